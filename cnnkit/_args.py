@@ -1,0 +1,131 @@
+"""Argument parsing and validation shared by every backend.
+
+Both `cnnkit.reference` (NumPy) and `cnnkit.torch` accept the same arguments and must reject the
+same bad input with the same message, so the rules live here once. Every error is a `ValueError`
+that names the function, the argument and the shapes involved.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def fail(fn, message):
+    raise ValueError(f"{fn}: {message}")
+
+
+def is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def tuple_of(value, n, name, fn, minimum):
+    """An int or a sequence of `n` ints, each >= `minimum`, as a tuple of `n` ints."""
+    if is_int(value):
+        out = (int(value),) * n
+    else:
+        try:
+            out = tuple(value)
+        except TypeError:
+            fail(fn, f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+        if len(out) == 1 and n > 1:
+            out = out * n
+        if len(out) != n or not all(is_int(v) for v in out):
+            fail(fn, f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+        out = tuple(int(v) for v in out)
+    if any(v < minimum for v in out):
+        what = "positive" if minimum == 1 else "non-negative"
+        fail(fn, f"{name} must be {what}, got {value!r}")
+    return out
+
+
+def pair(value, name, fn, minimum=1):
+    return tuple_of(value, 2, name, fn, minimum)
+
+
+def conv_padding(padding, kernel, stride, dilation, fn):
+    """Padding of a convolution as ((before, after), ...) per spatial axis.
+
+    `padding` is an int, a tuple with one int per axis (the same on both sides), "valid" or
+    "same". "same" follows PyTorch: total padding dilation*(k-1), the extra pixel of an odd total
+    on the far side, and only with stride 1.
+    """
+    n = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                fail(fn, f'padding="same" needs stride 1, got stride={stride}')
+            out = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                out.append((total // 2, total - total // 2))
+            return tuple(out)
+        fail(fn, f'padding must be an int, a tuple, "valid" or "same", got {padding!r}')
+    return tuple((p, p) for p in tuple_of(padding, n, "padding", fn, 0))
+
+
+def output_size(size, kernel, stride, pad, dilation):
+    """floor((size + pad_before + pad_after - dilation*(kernel-1) - 1) / stride) + 1"""
+    return (size + pad[0] + pad[1] - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def check_ndim(x, ndim, name, layout, fn):
+    if x.ndim != ndim:
+        fail(fn, f"{name} must have {ndim} dimensions {layout}, got shape {tuple(x.shape)}")
+
+
+def check_conv(x, w, b, groups, fn, spatial):
+    """Validate x, w, b of a convolution with `spatial` (1 or 2) spatial axes."""
+    names = {1: ("(N, C, L)", "(C_out, C_in // groups, kL)"),
+             2: ("(N, C, H, W)", "(C_out, C_in // groups, kH, kW)")}[spatial]
+    check_ndim(x, spatial + 2, "x", names[0], fn)
+    check_ndim(w, spatial + 2, "w", names[1], fn)
+    if not is_int(groups) or groups < 1:
+        fail(fn, f"groups must be a positive int, got {groups!r}")
+    c_in, c_out = x.shape[1], w.shape[0]
+    if c_in % groups or c_out % groups:
+        fail(fn, f"groups={groups} must divide the input channels ({c_in}) and the output "
+                 f"channels ({c_out}); x has shape {tuple(x.shape)}, w has shape {tuple(w.shape)}")
+    if w.shape[1] * groups != c_in:
+        fail(fn, f"channel mismatch: x has {c_in} channels (shape {tuple(x.shape)}) but w expects "
+                 f"{w.shape[1]} x groups={groups} = {w.shape[1] * groups} (shape {tuple(w.shape)})")
+    if any(s == 0 for s in w.shape):
+        fail(fn, f"w must not be empty, got shape {tuple(w.shape)}")
+    if b is not None and tuple(b.shape) != (c_out,):
+        fail(fn, f"b must have shape (C_out,) = ({c_out},), got shape {tuple(b.shape)}")
+
+
+def conv_geometry(x_shape, kernel, stride, padding, dilation, fn):
+    """Check that the kernel fits and return (pads, output sizes) for the spatial axes."""
+    spatial = x_shape[-len(kernel):]
+    pads = conv_padding(padding, kernel, stride, dilation, fn)
+    outs = []
+    for size, k, s, p, d in zip(spatial, kernel, stride, pads, dilation):
+        o = output_size(size, k, s, p, d)
+        if o < 1:
+            fail(fn, f"kernel (size {tuple(kernel)}, dilation {tuple(dilation)}, effective "
+                     f"{tuple(dd * (kk - 1) + 1 for kk, dd in zip(kernel, dilation))}) is larger "
+                     f"than the padded input (input shape {tuple(x_shape)}, padding {padding!r})")
+        outs.append(o)
+    return pads, tuple(outs)
+
+
+def float_dtype(*arrays):
+    """The floating dtype a NumPy result keeps: the inputs' own, float64 for ints and bools."""
+    dt = np.result_type(*arrays)
+    return dt if np.issubdtype(dt, np.floating) else np.dtype(np.float64)
+
+
+def as_float_array(x, name, fn, dtype=None):
+    """`x` as a floating NumPy array (no copy when it already is one)."""
+    try:
+        a = np.asarray(x)
+    except Exception as e:  # ragged lists and the like
+        fail(fn, f"{name} must be array-like, got {type(x).__name__} ({e})")
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        fail(fn, f"{name} must be a numeric array, got dtype {a.dtype}")
+    if np.issubdtype(a.dtype, np.complexfloating):
+        fail(fn, f"{name} must be real, got dtype {a.dtype}")
+    dt = dtype if dtype is not None else float_dtype(a)
+    return a.astype(dt, copy=False)
