@@ -1,1 +1,273 @@
-__all__ = []
+"""Batched, multi-channel convolution layers (cross-correlation, as in every DL framework).
+
+Forward, for output channel o in group g, position (i, j):
+
+    y[n, o, i, j] = b[o] + sum_{c in g} sum_{p, q} x_pad[n, c, i*s + p*d, j*s + q*d] * w[o, c, p, q]
+
+with stride s, dilation d and x_pad the zero-padded input. The fast path is im2col + GEMM: every
+receptive field is copied into a column of a matrix `cols: (C*kH*kW, N*H_out*W_out)` (rows grouped
+by channel, so each group is a contiguous block of rows), and one matrix product per group does the
+sums. The backward pass reuses the same matrix:
+
+    db = sum over n, i, j of dout                       (C_out,)
+    dw = dout_mat @ cols.T                              every position and batch item summed
+    dx = col2im(w_mat.T @ dout_mat)                     each column's gradient added back to the
+                                                        pixels it was copied from
+
+`conv2d_naive` computes the same forward pass with explicit loops over output positions, for
+reading and for timing against the fast version.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .._args import (as_float_array, check_conv, check_ndim, conv_geometry, conv_padding, fail,
+                     float_dtype, is_int, pair, tuple_of)
+
+__all__ = ["pad2d", "conv_output_size", "conv1d", "conv1d_backward", "conv2d", "conv2d_backward",
+           "conv2d_naive"]
+
+
+# ----------------------------------------------------------------------------- padding, sizes
+
+def pad2d(x, padding, value=0.0):
+    """Pad the last two axes of x with a constant.
+
+    x: (..., H, W)
+    padding: int p (all four sides), (ph, pw) (top and bottom ph, left and right pw), or
+             (left, right, top, bottom) as in `torch.nn.functional.pad`; negative values crop.
+    returns: (..., H + top + bottom, W + left + right)
+    """
+    fn = "pad2d"
+    x = np.asarray(x)
+    if x.ndim < 2:
+        fail(fn, f"x must have at least 2 dimensions (..., H, W), got shape {x.shape}")
+    if is_int(padding):
+        left = right = top = bottom = int(padding)
+    else:
+        try:
+            p = tuple(padding)
+        except TypeError:
+            fail(fn, f"padding must be an int, (ph, pw) or (left, right, top, bottom), got {padding!r}")
+        if not all(is_int(v) for v in p) or len(p) not in (2, 4):
+            fail(fn, f"padding must be an int, (ph, pw) or (left, right, top, bottom), got {padding!r}")
+        left, right, top, bottom = (p[1], p[1], p[0], p[0]) if len(p) == 2 else p
+    H, W = x.shape[-2:]
+    if H + top + bottom < 0 or W + left + right < 0:
+        fail(fn, f"padding {padding!r} crops more than the input of shape {x.shape} has")
+    out = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(max(top, 0), max(bottom, 0)), (max(left, 0), max(right, 0))],
+                 constant_values=value)
+    # negative padding crops, as in torch
+    h0, w0 = max(-top, 0), max(-left, 0)
+    return out[..., h0:out.shape[-2] - max(-bottom, 0), w0:out.shape[-1] - max(-right, 0)].copy()
+
+
+def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
+    """floor((size + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1
+
+    Ints give an int; pairs (for H and W) give a pair. `padding` may be "valid" or "same".
+    """
+    fn = "conv_output_size"
+    if not is_int(size):
+        sizes = tuple_of(size, 2, "size", fn, 1)
+        k, s, d = (pair(v, n, fn) for v, n in ((kernel_size, "kernel_size"), (stride, "stride"),
+                                                (dilation, "dilation")))
+        pads = conv_padding(padding, k, s, d, fn)
+        return tuple(_output_size(fn, *a) for a in zip(sizes, k, s, pads, d))
+    for name, v in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
+        if not is_int(v) or v < 1:
+            fail(fn, f"{name} must be a positive int, got {v!r}")
+    if size < 1:
+        fail(fn, f"size must be a positive int, got {size!r}")
+    (pad,) = conv_padding(padding, (kernel_size,), (stride,), (dilation,), fn)
+    return _output_size(fn, size, kernel_size, stride, pad, dilation)
+
+
+def _output_size(fn, size, k, s, pad, d):
+    o = (size + pad[0] + pad[1] - d * (k - 1) - 1) // s + 1
+    if o < 1:
+        fail(fn, f"kernel_size={k} with dilation={d} (extent {d * (k - 1) + 1}) is larger than the "
+                 f"padded input ({size} + {pad[0]} + {pad[1]} = {size + pad[0] + pad[1]})")
+    return o
+
+
+# ----------------------------------------------------------------------------- shared machinery
+
+def _parse(x, w, b, stride, padding, dilation, groups, fn):
+    """Validate a 2-D convolution's arguments; arrays come back in their common float dtype."""
+    x = as_float_array(x, "x", fn)
+    w = as_float_array(w, "w", fn)
+    b = None if b is None else as_float_array(b, "b", fn)
+    check_conv(x, w, b, groups, fn, spatial=2)
+    dt = float_dtype(x, w) if b is None else float_dtype(x, w, b)
+    x, w = x.astype(dt, copy=False), w.astype(dt, copy=False)
+    b = None if b is None else b.astype(dt, copy=False)
+    k = w.shape[2:]
+    s = pair(stride, "stride", fn)
+    d = pair(dilation, "dilation", fn)
+    pads, out = conv_geometry(x.shape, k, s, padding, d, fn)
+    return x, w, b, k, s, d, pads, out
+
+
+def _pad(x, pads):
+    if not any(p for pp in pads for p in pp):
+        return x
+    return np.pad(x, ((0, 0), (0, 0)) + tuple(pads))
+
+
+def _windows(xp, k, s, d, out):
+    """A read-only strided view of every receptive field: (N, C, kH, kW, H_out, W_out), no copy."""
+    sn, sc, sh, sw = xp.strides
+    return as_strided(xp, shape=xp.shape[:2] + tuple(k) + tuple(out),
+                      strides=(sn, sc, sh * d[0], sw * d[1], sh * s[0], sw * s[1]), writeable=False)
+
+
+def _cols(xp, k, s, d, out):
+    """im2col in GEMM order: (C*kH*kW, N*H_out*W_out); rows are channel-major, as w.reshape(C_out, -1)."""
+    win = _windows(xp, k, s, d, out)
+    N, C = xp.shape[:2]
+    # (C, kH, kW, N, H_out, W_out): the innermost copy runs along W_out, contiguous at stride 1
+    return win.transpose(1, 2, 3, 0, 4, 5).reshape(C * k[0] * k[1], N * out[0] * out[1])
+
+
+def _grouped_matmul(a, b, groups):
+    """Per group: a (G*M, K) @ b (G*K, P) -> (G*M, P), blocks of rows matched group by group."""
+    if groups == 1:
+        return a @ b
+    M, K = a.shape[0] // groups, a.shape[1]
+    return np.matmul(a.reshape(groups, M, K), b.reshape(groups, K, -1)).reshape(groups * M, -1)
+
+
+def _fold(dc, shape, k, s, d, out, dtype):
+    """Add dc: (N, C, kH, kW, H_out, W_out) back onto a zero image of `shape` (N, C, Hp, Wp).
+
+    This is col2im: one strided add per kernel offset (p, q), so overlapping windows accumulate,
+    which is the chain rule's sum over every position that read a pixel.
+    """
+    img = np.zeros(shape, dtype=dtype)
+    for p in range(k[0]):
+        for q in range(k[1]):
+            h0, w0 = p * d[0], q * d[1]
+            img[:, :, h0:h0 + s[0] * (out[0] - 1) + 1:s[0], w0:w0 + s[1] * (out[1] - 1) + 1:s[1]] += dc[:, :, p, q]
+    return img
+
+
+def _unpad(xp, pads):
+    (t, b_), (l, r) = pads
+    return xp[:, :, t:xp.shape[2] - b_, l:xp.shape[3] - r]
+
+
+# ----------------------------------------------------------------------------- conv2d
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution layer (cross-correlation), as `torch.nn.functional.conv2d`.
+
+    x: (N, C_in, H, W)
+    w: (C_out, C_in // groups, kH, kW)
+    b: (C_out,) or None
+    stride, dilation: int or (sH, sW); padding: int, (pH, pW), "valid" or "same"
+    returns y: (N, C_out, H_out, W_out), H_out = floor((H + 2pH - dH(kH - 1) - 1) / sH) + 1
+    """
+    return _conv2d(x, w, b, stride, padding, dilation, groups, "conv2d")
+
+
+def _conv2d(x, w, b, stride, padding, dilation, groups, fn):
+    x, w, b, k, s, d, pads, out = _parse(x, w, b, stride, padding, dilation, groups, fn)
+    N, C_out = x.shape[0], w.shape[0]
+    cols = _cols(_pad(x, pads), k, s, d, out)
+    y = _grouped_matmul(w.reshape(C_out, -1), cols, groups)          # (C_out, N*H_out*W_out)
+    if b is not None:
+        y += b[:, None]
+    return np.ascontiguousarray(y.reshape(C_out, N, *out).transpose(1, 0, 2, 3))
+
+
+def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """Gradients of conv2d with respect to its inputs.
+
+    dout: (N, C_out, H_out, W_out)  upstream gradient dL/dy
+    x: (N, C_in, H, W), w: (C_out, C_in // groups, kH, kW): the forward inputs
+    returns (dx, dw, db): (N, C_in, H, W), (C_out, C_in // groups, kH, kW), (C_out,)
+    """
+    return _conv2d_backward(dout, x, w, stride, padding, dilation, groups, "conv2d_backward")
+
+
+def _conv2d_backward(dout, x, w, stride, padding, dilation, groups, fn):
+    x, w, _, k, s, d, pads, out = _parse(x, w, None, stride, padding, dilation, groups, fn)
+    dout = as_float_array(dout, "dout", fn)
+    N, C_out = x.shape[0], w.shape[0]
+    if dout.shape != (N, C_out) + out:
+        fail(fn, f"dout must have the forward output's shape {(N, C_out) + out} for x {x.shape} and "
+                 f"w {w.shape}, got {dout.shape}")
+    dout = dout.astype(x.dtype, copy=False)
+    xp = _pad(x, pads)
+    cols = _cols(xp, k, s, d, out)                                   # (C_in*kH*kW, N*L)
+    g = dout.transpose(1, 0, 2, 3).reshape(C_out, -1)                # (C_out, N*L)
+    db = g.sum(axis=1)
+    M, K = C_out // groups, cols.shape[0] // groups
+    # each group's weights see only their own block of rows of cols
+    dw = np.matmul(g.reshape(groups, M, -1), cols.reshape(groups, K, -1).transpose(0, 2, 1))
+    dcols = np.matmul(w.reshape(groups, M, K).transpose(0, 2, 1), g.reshape(groups, M, -1))
+    dc = dcols.reshape(x.shape[1], k[0], k[1], N, *out).transpose(3, 0, 1, 2, 4, 5)
+    dx = _unpad(_fold(dc, xp.shape, k, s, d, out, x.dtype), pads)
+    return np.ascontiguousarray(dx), dw.reshape(w.shape), db
+
+
+def conv2d_naive(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """conv2d with explicit loops over output positions: the definition, written out.
+
+    Same arguments and result as `conv2d`; slow, for reading and timing only.
+    """
+    x, w, b, k, s, d, pads, out = _parse(x, w, b, stride, padding, dilation, groups, "conv2d_naive")
+    xp = _pad(x, pads)
+    N, C_out = x.shape[0], w.shape[0]
+    M, Cg = C_out // groups, w.shape[1]
+    y = np.zeros((N, C_out) + out, dtype=x.dtype)
+    for o in range(C_out):
+        c0 = (o // M) * Cg                      # first input channel of o's group
+        for i in range(out[0]):
+            for j in range(out[1]):
+                h, v = i * s[0], j * s[1]
+                field = xp[:, c0:c0 + Cg, h:h + d[0] * (k[0] - 1) + 1:d[0], v:v + d[1] * (k[1] - 1) + 1:d[1]]
+                y[:, o, i, j] = (field * w[o]).sum(axis=(1, 2, 3))
+        if b is not None:
+            y[:, o] += b[o]
+    return y
+
+
+# ----------------------------------------------------------------------------- conv1d
+
+def _as_2d(x, w, stride, padding, dilation, fn):
+    """A 1-D convolution is a 2-D one over images of height 1."""
+    x = as_float_array(x, "x", fn)
+    w = as_float_array(w, "w", fn)
+    check_ndim(x, 3, "x", "(N, C, L)", fn)
+    check_ndim(w, 3, "w", "(C_out, C_in // groups, kL)", fn)
+    (s,) = tuple_of(stride, 1, "stride", fn, 1)
+    (d,) = tuple_of(dilation, 1, "dilation", fn, 1)
+    if isinstance(padding, str):
+        p2 = padding
+        if padding == "same" and s != 1:
+            fail(fn, f'padding="same" needs stride 1, got stride={stride}')
+    else:
+        (p,) = tuple_of(padding, 1, "padding", fn, 0)
+        p2 = (0, p)
+    return x[:, :, None, :], w[:, :, None, :], (1, s), p2, (1, d)
+
+
+def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution layer (cross-correlation), as `torch.nn.functional.conv1d`.
+
+    x: (N, C_in, L), w: (C_out, C_in // groups, kL), b: (C_out,) or None
+    returns y: (N, C_out, L_out), L_out = floor((L + 2p - d(kL - 1) - 1) / s) + 1
+    """
+    x2, w2, s, p, d = _as_2d(x, w, stride, padding, dilation, "conv1d")
+    return _conv2d(x2, w2, b, s, p, d, groups, "conv1d")[:, :, 0, :]
+
+
+def conv1d_backward(dout, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """Gradients of conv1d: dout (N, C_out, L_out) -> (dx, dw, db) shaped like x, w and (C_out,)."""
+    x2, w2, s, p, d = _as_2d(x, w, stride, padding, dilation, "conv1d_backward")
+    dout = as_float_array(dout, "dout", "conv1d_backward")
+    check_ndim(dout, 3, "dout", "(N, C_out, L_out)", "conv1d_backward")
+    dx, dw, db = _conv2d_backward(dout[:, :, None, :], x2, w2, s, p, d, groups, "conv1d_backward")
+    return dx[:, :, 0, :], dw[:, :, 0, :], db
