@@ -1,0 +1,26 @@
+# The course's everyday commands. `make run` sets up and runs the main job; `make test` runs the tests.
+PYTHON ?= python3
+TORCH_VERSION ?= 2.13.0
+# the real data sets: ../shared/data beside the repository when present, else cnnkit's default
+CNNKIT_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
+export CNNKIT_DATA
+
+.PHONY: setup run demo test test-fast bench
+
+setup:
+	$(PYTHON) -m pip install --quiet torch==$(TORCH_VERSION)
+	$(PYTHON) -m pip install --quiet -e ".[dev]"
+
+run: setup demo
+
+demo:
+	$(PYTHON) -m cnnkit
+
+test:
+	$(PYTHON) -m pytest -n 2 --dist loadfile
+
+test-fast:
+	$(PYTHON) -m pytest -n 2 --dist loadfile -m "not slow and not realdata"
+
+bench:
+	$(PYTHON) bench/bench_conv.py

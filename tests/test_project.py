@@ -1,0 +1,35 @@
+"""The project's own files agree with each other: environment.yml with pyproject.toml, CI with the README."""
+
+import re
+import tomllib
+
+import yaml
+
+from conftest import REPO
+
+
+def normalise(req):
+    name, spec = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", req).groups()
+    return name.lower().replace("_", "-"), spec.replace(" ", "")
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = {normalise(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    listed = {normalise(d) for d in conda if not d.startswith(("python=", "pip"))}
+    listed |= {normalise(d) for d in pip if not d.startswith("-e")}
+    assert listed == wanted, f"only in environment.yml: {listed - wanted}; only in pyproject: {wanted - listed}"
+    assert any(d.startswith("-e .") for d in pip), "environment.yml must install cnnkit itself"
+
+
+def test_ci_installs_pinned_torch_first_and_runs_the_readme_test_command():
+    ci = (REPO / ".ci" / "run").read_text()
+    readme = (REPO / "README.md").read_text()
+    torch_at = ci.index("torch==2.13.0")
+    assert torch_at < ci.index('-e ".[dev]"'), "torch must be installed (pinned) before cnnkit"
+    assert "make test" in ci and "make test" in readme
+    assert "make run" in readme
