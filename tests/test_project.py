@@ -33,3 +33,20 @@ def test_ci_installs_pinned_torch_first_and_runs_the_readme_test_command():
     assert torch_at < ci.index('-e ".[dev]"'), "torch must be installed (pinned) before cnnkit"
     assert "make test" in ci and "make test" in readme
     assert "make run" in readme
+
+
+def test_main_job_prints_the_lecture_numbers(capsys, monkeypatch, tmp_path):
+    import cnnkit.__main__ as tour
+    from cnnkit import benchmark
+
+    monkeypatch.setenv("CNNKIT_DATA", str(tmp_path))           # empty: the tour must say so, not fail
+    monkeypatch.setattr(benchmark, "LAYERS", [("tiny", (2, 3, 8, 8), (4, 3, 3, 3), 1, 1)])
+    assert tour.main([]) == 0
+    out = capsys.readouterr().out
+    assert "[5, 16, 34, 52, 45, 28]" in out
+    assert "[[19, 25], [37, 43]]" in out
+    assert "[[6, 8], [3, 4]]" in out
+    for total in ("61,706", "62,378,344", "138,357,544", "143,667,240"):
+        assert total in out
+    assert "not downloaded yet" in out
+    assert "geometric mean" in out
