@@ -130,12 +130,76 @@ def _cols(xp, k, s, d, out):
     return win.transpose(1, 2, 3, 0, 4, 5).reshape(C * k[0] * k[1], N * out[0] * out[1])
 
 
-def _grouped_matmul(a, b, groups):
-    """Per group: a (G*M, K) @ b (G*K, P) -> (G*M, P), blocks of rows matched group by group."""
-    if groups == 1:
-        return a @ b
-    M, K = a.shape[0] // groups, a.shape[1]
-    return np.matmul(a.reshape(groups, M, K), b.reshape(groups, K, -1)).reshape(groups * M, -1)
+class _Layout:
+    """Where each output pixel (n, i, j) lives among the columns of the GEMM of a convolution.
+
+    At stride 1 the output rows are taken the padded input's width Wp wide: image n owns the
+    T = (H_out - 1)*Wp + W_out columns n*T + i*Wp + j. Then the window of kernel offset (p, q) is
+    one contiguous run of T values of the flattened image, starting at p*dH*Wp + q*dW, so im2col
+    copies and col2im adds run over long contiguous memory instead of rows W_out long. The
+    columns j >= W_out of each row are junk: dropped in the forward pass, zero in the backward.
+    At other strides the columns are simply (n, i, j), T = H_out*W_out.
+    """
+
+    def __init__(self, xp_shape, k, s, d, out):
+        self.N, self.C, self.Hp, self.Wp = xp_shape
+        self.k, self.s, self.d, self.out = k, s, d, out
+        self.wide = s == (1, 1)
+        self.T = (out[0] - 1) * self.Wp + out[1] if self.wide else out[0] * out[1]
+
+    def cols(self, xp):
+        """(C*kH*kW, N*T): column (n, t) of row (c, p, q) is the pixel that offset (p, q) reads."""
+        if not self.wide:
+            return _cols(xp, self.k, self.s, self.d, self.out)
+        xp = np.ascontiguousarray(xp)
+        it = xp.itemsize
+        view = as_strided(xp, shape=(self.C, self.k[0], self.k[1], self.N, self.T),
+                          strides=(xp.strides[1], self.d[0] * self.Wp * it, self.d[1] * it, xp.strides[0], it),
+                          writeable=False)
+        return view.reshape(self.C * self.k[0] * self.k[1], self.N * self.T)
+
+    def _pixels(self, a):
+        """The (rows, N, H_out, W_out) view of the real pixels in a (rows, N*T) array."""
+        it = a.itemsize
+        rows = a.shape[0]
+        step = self.Wp if self.wide else self.out[1]
+        return as_strided(a, shape=(rows, self.N) + self.out,
+                          strides=(a.strides[0], self.T * it, step * it, it))
+
+    def to_image(self, y):
+        """(C_out, N*T) -> (N, C_out, H_out, W_out), contiguous."""
+        return np.ascontiguousarray(self._pixels(y).transpose(1, 0, 2, 3))
+
+    def from_image(self, dout):
+        """(N, C_out, H_out, W_out) -> (C_out, N*T), junk columns zero."""
+        g = (np.zeros if self.wide else np.empty)((dout.shape[1], self.N * self.T), dtype=dout.dtype)
+        self._pixels(g)[...] = dout.transpose(1, 0, 2, 3)
+        return g
+
+    def fold(self, dcols, dtype):
+        """col2im of (C*kH*kW, N*T) onto the padded input: (N, C, Hp, Wp)."""
+        C, (kH, kW), N = self.C, self.k, self.N
+        if not self.wide:
+            dc = dcols.reshape(C, kH, kW, N, *self.out).transpose(0, 3, 1, 2, 4, 5)
+            return _fold(dc, (C, N, self.Hp, self.Wp), self.k, self.s, self.d, self.out, dtype).transpose(1, 0, 2, 3)
+        dc = dcols.reshape(C, kH, kW, N, self.T)
+        img = np.zeros((C, N, self.Hp * self.Wp), dtype=dtype)
+        for p in range(kH):
+            for q in range(kW):
+                off = p * self.d[0] * self.Wp + q * self.d[1]
+                img[:, :, off:off + self.T] += dc[:, p, q]
+        return img.reshape(C, N, self.Hp, self.Wp).transpose(1, 0, 2, 3)
+
+
+def _grouped_matmul(a, b, groups, transpose_a=False, transpose_b=False):
+    """Per group g: a_g @ b_g, the groups being equal blocks of rows of a and b (before transposing).
+
+    a: (G*M, K) (or (G*K, M) with transpose_a), b: (G*K, P) (or (G*P, K) with transpose_b)
+    returns (G*M, P). Plain 2-D products, so every one goes to BLAS.
+    """
+    A, B = np.split(a, groups), np.split(b, groups)
+    out = [(x.T if transpose_a else x) @ (y.T if transpose_b else y) for x, y in zip(A, B)]
+    return out[0] if groups == 1 else np.concatenate(out)
 
 
 def _fold(dc, shape, k, s, d, out, dtype):
@@ -173,12 +237,12 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _conv2d(x, w, b, stride, padding, dilation, groups, fn):
     x, w, b, k, s, d, pads, out = _parse(x, w, b, stride, padding, dilation, groups, fn)
-    N, C_out = x.shape[0], w.shape[0]
-    cols = _cols(_pad(x, pads), k, s, d, out)
-    y = _grouped_matmul(w.reshape(C_out, -1), cols, groups)          # (C_out, N*H_out*W_out)
+    xp = _pad(x, pads)
+    lay = _Layout(xp.shape, k, s, d, out)
+    y = _grouped_matmul(w.reshape(w.shape[0], -1), lay.cols(xp), groups)   # (C_out, N*T)
     if b is not None:
         y += b[:, None]
-    return np.ascontiguousarray(y.reshape(C_out, N, *out).transpose(1, 0, 2, 3))
+    return lay.to_image(y)
 
 
 def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, groups=1):
@@ -198,17 +262,15 @@ def _conv2d_backward(dout, x, w, stride, padding, dilation, groups, fn):
     if dout.shape != (N, C_out) + out:
         fail(fn, f"dout must have the forward output's shape {(N, C_out) + out} for x {x.shape} and "
                  f"w {w.shape}, got {dout.shape}")
-    dout = dout.astype(x.dtype, copy=False)
     xp = _pad(x, pads)
-    cols = _cols(xp, k, s, d, out)                                   # (C_in*kH*kW, N*L)
-    g = dout.transpose(1, 0, 2, 3).reshape(C_out, -1)                # (C_out, N*L)
+    lay = _Layout(xp.shape, k, s, d, out)
+    g = lay.from_image(dout.astype(x.dtype, copy=False))               # (C_out, N*T)
+    w_mat = w.reshape(C_out, -1)                                       # (C_out, C_in/G*kH*kW)
     db = g.sum(axis=1)
-    M, K = C_out // groups, cols.shape[0] // groups
-    # each group's weights see only their own block of rows of cols
-    dw = np.matmul(g.reshape(groups, M, -1), cols.reshape(groups, K, -1).transpose(0, 2, 1))
-    dcols = np.matmul(w.reshape(groups, M, K).transpose(0, 2, 1), g.reshape(groups, M, -1))
-    dc = dcols.reshape(x.shape[1], k[0], k[1], N, *out).transpose(3, 0, 1, 2, 4, 5)
-    dx = _unpad(_fold(dc, xp.shape, k, s, d, out, x.dtype), pads)
+    # each group's kernels meet only their own block of rows of cols
+    dw = _grouped_matmul(g, lay.cols(xp), groups, transpose_b=True)
+    dcols = _grouped_matmul(w_mat, g, groups, transpose_a=True)      # (C_in*kH*kW, N*T)
+    dx = _unpad(lay.fold(dcols, x.dtype), pads)
     return np.ascontiguousarray(dx), dw.reshape(w.shape), db
 
 
