@@ -21,7 +21,7 @@ reading and for timing against the fast version.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .._args import (as_float_array, check_conv, check_ndim, conv_geometry, conv_padding, fail,
+from .._args import (as_float_array, check_conv, conv_geometry, conv_padding, fail,
                      float_dtype, is_int, pair, tuple_of)
 
 __all__ = ["pad2d", "conv_output_size", "conv1d", "conv1d_backward", "conv2d", "conv2d_backward",
@@ -93,19 +93,25 @@ def _output_size(fn, size, k, s, pad, d):
 
 # ----------------------------------------------------------------------------- shared machinery
 
-def _parse(x, w, b, stride, padding, dilation, groups, fn):
-    """Validate a 2-D convolution's arguments; arrays come back in their common float dtype."""
+def _parse(x, w, b, stride, padding, dilation, groups, fn, spatial=2):
+    """Validate a convolution's arguments; arrays come back in their common float dtype.
+
+    A 1-D convolution (spatial=1) is checked in its own terms, then returned as a 2-D one over
+    images of height 1, so both share one implementation.
+    """
     x = as_float_array(x, "x", fn)
     w = as_float_array(w, "w", fn)
     b = None if b is None else as_float_array(b, "b", fn)
-    check_conv(x, w, b, groups, fn, spatial=2)
+    check_conv(x, w, b, groups, fn, spatial=spatial)
     dt = float_dtype(x, w) if b is None else float_dtype(x, w, b)
     x, w = x.astype(dt, copy=False), w.astype(dt, copy=False)
     b = None if b is None else b.astype(dt, copy=False)
     k = w.shape[2:]
-    s = pair(stride, "stride", fn)
-    d = pair(dilation, "dilation", fn)
+    s = tuple_of(stride, spatial, "stride", fn, 1)
+    d = tuple_of(dilation, spatial, "dilation", fn, 1)
     pads, out = conv_geometry(x.shape, k, s, padding, d, fn)
+    if spatial == 1:
+        return x[:, :, None], w[:, :, None], b, (1,) + k, (1,) + s, (1,) + d, ((0, 0),) + pads, (1,) + out
     return x, w, b, k, s, d, pads, out
 
 
@@ -232,11 +238,10 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     stride, dilation: int or (sH, sW); padding: int, (pH, pW), "valid" or "same"
     returns y: (N, C_out, H_out, W_out), H_out = floor((H + 2pH - dH(kH - 1) - 1) / sH) + 1
     """
-    return _conv2d(x, w, b, stride, padding, dilation, groups, "conv2d")
+    return _forward(*_parse(x, w, b, stride, padding, dilation, groups, "conv2d"), groups)
 
 
-def _conv2d(x, w, b, stride, padding, dilation, groups, fn):
-    x, w, b, k, s, d, pads, out = _parse(x, w, b, stride, padding, dilation, groups, fn)
+def _forward(x, w, b, k, s, d, pads, out, groups):
     xp = _pad(x, pads)
     lay = _Layout(xp.shape, k, s, d, out)
     y = _grouped_matmul(w.reshape(w.shape[0], -1), lay.cols(xp), groups)   # (C_out, N*T)
@@ -252,19 +257,25 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1, groups=1):
     x: (N, C_in, H, W), w: (C_out, C_in // groups, kH, kW): the forward inputs
     returns (dx, dw, db): (N, C_in, H, W), (C_out, C_in // groups, kH, kW), (C_out,)
     """
-    return _conv2d_backward(dout, x, w, stride, padding, dilation, groups, "conv2d_backward")
-
-
-def _conv2d_backward(dout, x, w, stride, padding, dilation, groups, fn):
+    fn = "conv2d_backward"
     x, w, _, k, s, d, pads, out = _parse(x, w, None, stride, padding, dilation, groups, fn)
+    dout = _check_dout(dout, (x.shape[0], w.shape[0]) + out, x, w, fn)
+    return _backward(dout, x, w, k, s, d, pads, out, groups)
+
+
+def _check_dout(dout, shape, x, w, fn):
     dout = as_float_array(dout, "dout", fn)
-    N, C_out = x.shape[0], w.shape[0]
-    if dout.shape != (N, C_out) + out:
-        fail(fn, f"dout must have the forward output's shape {(N, C_out) + out} for x {x.shape} and "
+    if dout.shape != shape:
+        fail(fn, f"dout must have the forward output's shape {shape} for x {x.shape} and "
                  f"w {w.shape}, got {dout.shape}")
+    return dout.astype(x.dtype, copy=False)
+
+
+def _backward(dout, x, w, k, s, d, pads, out, groups):
+    C_out = w.shape[0]
     xp = _pad(x, pads)
     lay = _Layout(xp.shape, k, s, d, out)
-    g = lay.from_image(dout.astype(x.dtype, copy=False))               # (C_out, N*T)
+    g = lay.from_image(dout)                                           # (C_out, N*T)
     w_mat = w.reshape(C_out, -1)                                       # (C_out, C_in/G*kH*kW)
     db = g.sum(axis=1)
     # each group's kernels meet only their own block of rows of cols
@@ -298,38 +309,19 @@ def conv2d_naive(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 
 # ----------------------------------------------------------------------------- conv1d
 
-def _as_2d(x, w, stride, padding, dilation, fn):
-    """A 1-D convolution is a 2-D one over images of height 1."""
-    x = as_float_array(x, "x", fn)
-    w = as_float_array(w, "w", fn)
-    check_ndim(x, 3, "x", "(N, C, L)", fn)
-    check_ndim(w, 3, "w", "(C_out, C_in // groups, kL)", fn)
-    (s,) = tuple_of(stride, 1, "stride", fn, 1)
-    (d,) = tuple_of(dilation, 1, "dilation", fn, 1)
-    if isinstance(padding, str):
-        p2 = padding
-        if padding == "same" and s != 1:
-            fail(fn, f'padding="same" needs stride 1, got stride={stride}')
-    else:
-        (p,) = tuple_of(padding, 1, "padding", fn, 0)
-        p2 = (0, p)
-    return x[:, :, None, :], w[:, :, None, :], (1, s), p2, (1, d)
-
-
 def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution layer (cross-correlation), as `torch.nn.functional.conv1d`.
 
     x: (N, C_in, L), w: (C_out, C_in // groups, kL), b: (C_out,) or None
     returns y: (N, C_out, L_out), L_out = floor((L + 2p - d(kL - 1) - 1) / s) + 1
     """
-    x2, w2, s, p, d = _as_2d(x, w, stride, padding, dilation, "conv1d")
-    return _conv2d(x2, w2, b, s, p, d, groups, "conv1d")[:, :, 0, :]
+    return _forward(*_parse(x, w, b, stride, padding, dilation, groups, "conv1d", spatial=1), groups)[:, :, 0]
 
 
 def conv1d_backward(dout, x, w, stride=1, padding=0, dilation=1, groups=1):
     """Gradients of conv1d: dout (N, C_out, L_out) -> (dx, dw, db) shaped like x, w and (C_out,)."""
-    x2, w2, s, p, d = _as_2d(x, w, stride, padding, dilation, "conv1d_backward")
-    dout = as_float_array(dout, "dout", "conv1d_backward")
-    check_ndim(dout, 3, "dout", "(N, C_out, L_out)", "conv1d_backward")
-    dx, dw, db = _conv2d_backward(dout[:, :, None, :], x2, w2, s, p, d, groups, "conv1d_backward")
-    return dx[:, :, 0, :], dw[:, :, 0, :], db
+    fn = "conv1d_backward"
+    x2, w2, _, k, s, d, pads, out = _parse(x, w, None, stride, padding, dilation, groups, fn, spatial=1)
+    dout = _check_dout(dout, (x2.shape[0], w2.shape[0], out[1]), x2[:, :, 0], w2[:, :, 0], fn)
+    dx, dw, db = _backward(dout[:, :, None], x2, w2, k, s, d, pads, out, groups)
+    return dx[:, :, 0], dw[:, :, 0], db

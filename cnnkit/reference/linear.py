@@ -7,8 +7,6 @@ As in PyTorch the weight is stored (out, in), and x may carry any number of lead
 (..., in): the layer acts on the last axis, and the backward pass sums over all the others.
 """
 
-import numpy as np
-
 from .._args import as_float_array, check_ndim, fail, float_dtype
 
 __all__ = ["linear", "linear_backward"]
