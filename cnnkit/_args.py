@@ -129,3 +129,57 @@ def as_float_array(x, name, fn, dtype=None):
         fail(fn, f"{name} must be real, got dtype {a.dtype}")
     dt = dtype if dtype is not None else float_dtype(a)
     return a.astype(dt, copy=False)
+
+
+def pool_size(size, k, s, p, d, ceil_mode):
+    """Output length of one pooling axis, PyTorch's rule (ceil mode included)."""
+    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    # in ceil mode the last window must still start inside the image or its left padding
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, fn):
+    """Check pooling arguments against an (N, C, H, W) shape.
+
+    Returns (k, s, p, d, out, pads), each a pair but pads, which is ((top, bottom), (left, right)):
+    enough padding to hold every window, the far side getting p or, in ceil mode, whatever more
+    the last window overhangs. stride defaults to the kernel size.
+    """
+    k = pair(kernel_size, "kernel_size", fn)
+    s = k if stride is None else pair(stride, "stride", fn)
+    p = pair(padding, "padding", fn, minimum=0)
+    d = pair(dilation, "dilation", fn)
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        fail(fn, f"padding {p} must be at most half the kernel size {k}")
+    sizes = tuple(shape[-2:])
+    out = tuple(pool_size(n, kk, ss, pp, dd, ceil_mode) for n, kk, ss, pp, dd in zip(sizes, k, s, p, d))
+    if min(out) < 1:
+        eff = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
+        fail(fn, f"kernel {k} (dilation {d}, effective {eff}) is larger than the padded input "
+                 f"(input shape {tuple(shape)}, padding {p})")
+    pads = tuple((pp, max((o - 1) * ss + dd * (kk - 1) + 1 - n - pp, 0))
+                 for n, kk, ss, pp, dd, o in zip(sizes, k, s, p, d, out))
+    return k, s, p, d, out, pads
+
+
+def col2im_geometry(cols_shape, output_size, kernel_size, stride, padding, dilation, fn):
+    """Check col2im's arguments for cols of shape (N, C*kH*kW, L).
+
+    Returns (C, size, k, s, d, pads, out): channels, image size, kernel, stride, dilation,
+    ((top, bottom), (left, right)) padding and the (H_out, W_out) grid of windows.
+    """
+    size = pair(output_size, "output_size", fn)
+    k = pair(kernel_size, "kernel_size", fn)
+    s = pair(stride, "stride", fn)
+    d = pair(dilation, "dilation", fn)
+    N, CK, L = cols_shape
+    if CK % (k[0] * k[1]):
+        fail(fn, f"cols.shape[-2] = {CK} must be a multiple of kH*kW = {k[0] * k[1]} "
+                 f"(cols shape {tuple(cols_shape)}, kernel_size {k})")
+    pads, out = conv_geometry((1, 1) + size, k, s, padding, d, fn)
+    if L != out[0] * out[1]:
+        fail(fn, f"cols has L = {L} columns but output_size {size} with kernel_size {k}, stride {s}, "
+                 f"padding {padding!r}, dilation {d} has {out[0]} x {out[1]} = {out[0] * out[1]} windows")
+    return CK // (k[0] * k[1]), size, k, s, d, pads, out

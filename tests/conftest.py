@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -37,3 +38,16 @@ def data_root():
             pytest.fail("the real data sets are required in CI: set CNNKIT_DATA or provide ../shared/data")
         pytest.skip("real data sets not found (set CNNKIT_DATA)")
     return root
+
+
+# every cnnkit.torch test runs on each of these; CUDA joins when a GPU is present
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture
+def exact_cuda_float32():
+    """cuDNN and cuBLAS may use TF32 for float32 work; compare against true float32 results."""
+    old = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old

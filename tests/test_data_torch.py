@@ -6,8 +6,8 @@ import torch
 
 import cnnkit.data as data
 from test_data import describe, write_idx_set
+from conftest import DEVICES
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
 def mnist_like(n=10, seed=0):

@@ -6,17 +6,12 @@ import torch
 from torch import nn
 
 import cnnkit.torch as ct
+from conftest import DEVICES
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 BACKENDS = ["cnnkit", "torch"]
 
 
-@pytest.fixture(autouse=True)
-def exact_cuda_float32():
-    old = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    yield
-    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
+pytestmark = pytest.mark.usefixtures("exact_cuda_float32")
 
 
 def count(model):

@@ -7,8 +7,8 @@ import torch
 
 import cnnkit.reference as ref
 import cnnkit.torch as ct
+from conftest import DEVICES
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
 def t(*shape, device="cpu", dtype=torch.float32):

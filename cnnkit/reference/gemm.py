@@ -16,7 +16,7 @@ pixel's kernel, shifted to the input positions it reads; for one channel T is do
 
 import numpy as np
 
-from .._args import as_float_array, check_conv, conv_geometry, fail, is_int, pair
+from .._args import as_float_array, check_conv, col2im_geometry, conv_geometry, fail, is_int, pair
 from .conv import _fold, _pad, _parse, _windows
 
 __all__ = ["im2col", "col2im", "conv2d_gemm", "toeplitz_matrix"]
@@ -52,18 +52,9 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1):
     if cols.ndim not in (2, 3):
         fail(fn, f"cols must have shape (N, C*kH*kW, L) or (C*kH*kW, L), got shape {cols.shape}")
     cb = cols if cols.ndim == 3 else cols[None]
-    size = pair(output_size, "output_size", fn)
-    k, s, d = (pair(v, n, fn) for v, n in ((kernel_size, "kernel_size"), (stride, "stride"),
-                                            (dilation, "dilation")))
-    N, CK, L = cb.shape
-    if CK % (k[0] * k[1]):
-        fail(fn, f"cols.shape[-2] = {CK} must be a multiple of kH*kW = {k[0] * k[1]} "
-                 f"(cols shape {cols.shape}, kernel_size {k})")
-    pads, out = conv_geometry((1, 1) + size, k, s, padding, d, fn)
-    if L != out[0] * out[1]:
-        fail(fn, f"cols has L = {L} columns but output_size {size} with kernel_size {k}, stride {s}, "
-                 f"padding {padding!r}, dilation {d} has {out[0]} x {out[1]} = {out[0] * out[1]} windows")
-    C = CK // (k[0] * k[1])
+    C, size, k, s, d, pads, out = col2im_geometry(cb.shape, output_size, kernel_size, stride, padding,
+                                                  dilation, fn)
+    N = cb.shape[0]
     shape = (N, C, size[0] + sum(pads[0]), size[1] + sum(pads[1]))
     img = _fold(cb.reshape(N, C, k[0], k[1], *out), shape, k, s, d, out, cb.dtype)
     (t, _), (l, _) = pads

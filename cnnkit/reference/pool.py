@@ -20,7 +20,7 @@ maximum of its window (max), or spread evenly over the window (average). Windows
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .._args import as_float_array, fail, float_dtype, is_int, pair
+from .._args import as_float_array, fail, float_dtype, is_int, pool_geometry
 
 __all__ = [
     "max_pool2d", "max_pool2d_backward",
@@ -45,52 +45,9 @@ def _batched(x, fn, name="x"):
     return x, False
 
 
-def _pool_size(size, k, s, p, d, ceil_mode):
-    """Output length of one axis, PyTorch's rule (ceil mode included)."""
-    span = size + 2 * p - d * (k - 1) - 1
-    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
-    # In ceil mode the last window must still start inside the image or its left padding.
-    if ceil_mode and (out - 1) * s >= size + p:
-        out -= 1
-    return out
-
-
-def _geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, fn):
-    """Check the pooling arguments against an (N, C, H, W) shape.
-
-    Returns (k, s, p, d, out): kernel, stride, padding, dilation and output size, each a pair.
-    """
-    k = pair(kernel_size, "kernel_size", fn)
-    s = k if stride is None else pair(stride, "stride", fn)
-    p = pair(padding, "padding", fn, minimum=0)
-    d = pair(dilation, "dilation", fn)
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        fail(fn, f"padding {p} must be at most half the kernel size {k}")
-    out = tuple(_pool_size(n, kk, ss, pp, dd, ceil_mode)
-                for n, kk, ss, pp, dd in zip(shape[-2:], k, s, p, d))
-    if min(out) < 1:
-        eff = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
-        fail(fn, f"kernel {k} (dilation {d}, effective {eff}) is larger than the padded input "
-                 f"(input shape {tuple(shape)}, padding {p})")
-    return k, s, p, d, out
-
-
-def _pads(shape, k, s, p, d, out):
-    """((top, bottom), (left, right)) padding that holds every window.
-
-    The far side gets `p` or, in ceil mode, whatever more the last window overhangs.
-    """
-    pads = []
-    for n, kk, ss, pp, dd, o in zip(shape[-2:], k, s, p, d, out):
-        need = (o - 1) * ss + dd * (kk - 1) + 1
-        pads.append((pp, max(need - n - pp, 0)))
-    return tuple(pads)
-
-
-def _windows(x, k, s, p, d, out, value):
+def _windows(x, k, s, d, out, pads, value):
     """Strided view of the pooling windows of x (N, C, H, W): (N, C, H_out, W_out, kH, kW)."""
-    (pt, pb), (pl, pr) = _pads(x.shape, k, s, p, d, out)
-    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=value)
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(pads), constant_values=value)
     ext = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
     v = sliding_window_view(xp, ext, axis=(2, 3))
     return v[:, :, :(out[0] - 1) * s[0] + 1:s[0], :(out[1] - 1) * s[1] + 1:s[1], ::d[0], ::d[1]]
@@ -108,13 +65,13 @@ def _check_dout(dout, expected, fn):
 # Max pooling
 # ---------------------------------------------------------------------------------------------
 
-def _max_pool(x, k, s, p, d, out):
+def _max_pool(x, k, s, p, d, out, pads):
     """Max over each window of x (N, C, H, W), and the (row, column) in x of each maximum.
 
     Ties go to the first maximum in row-major window order (np.argmax), as in PyTorch.
     """
     n, c = x.shape[:2]
-    win = _windows(x, k, s, p, d, out, -np.inf).reshape(n, c, out[0], out[1], k[0] * k[1])
+    win = _windows(x, k, s, d, out, pads, -np.inf).reshape(n, c, out[0], out[1], k[0] * k[1])
     a = np.argmax(win, axis=-1)
     y = np.take_along_axis(win, a[..., None], axis=-1)[..., 0]
     top = np.arange(out[0]) * s[0] - p[0]          # first row of each window (may be padding)
@@ -148,8 +105,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, return_indices=False, *,
     """
     fn = "max_pool2d"
     xb, single = _batched(x, fn)
-    k, s, p, d, out = _geometry(xb.shape, kernel_size, stride, padding, dilation, ceil_mode, fn)
-    y, rows, cols = _max_pool(xb, k, s, p, d, out)
+    k, s, p, d, out, pads = pool_geometry(xb.shape, kernel_size, stride, padding, dilation, ceil_mode, fn)
+    y, rows, cols = _max_pool(xb, k, s, p, d, out, pads)
     if single:
         y, rows, cols = y[0], rows[0], cols[0]
     y = np.ascontiguousarray(y)
@@ -172,10 +129,10 @@ def max_pool2d_backward(dout, x, kernel_size, stride=None, padding=0, *, dilatio
     """
     fn = "max_pool2d_backward"
     xb, single = _batched(x, fn)
-    k, s, p, d, out = _geometry(xb.shape, kernel_size, stride, padding, dilation, ceil_mode, fn)
+    k, s, p, d, out, pads = pool_geometry(xb.shape, kernel_size, stride, padding, dilation, ceil_mode, fn)
     n, c, h, w = xb.shape
     dout = _check_dout(dout, ((n,) if not single else ()) + (c,) + out, fn).reshape(n, c, *out)
-    _, rows, cols = _max_pool(xb, k, s, p, d, out)
+    _, rows, cols = _max_pool(xb, k, s, p, d, out, pads)
     # One flat index per output into the whole of dx; bincount adds the repeats, which is the
     # accumulation of overlapping windows. A window that lies wholly in the padding (possible
     # only with dilation) does not depend on x at all and is left out.
@@ -226,9 +183,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     """
     fn = "avg_pool2d"
     xb, single = _batched(x, fn)
-    k, s, p, d, out = _geometry(xb.shape, kernel_size, stride, padding, 1, ceil_mode, fn)
+    k, s, p, d, out, pads = pool_geometry(xb.shape, kernel_size, stride, padding, 1, ceil_mode, fn)
     div = _avg_divisor(xb.shape, k, s, p, out, count_include_pad, divisor_override, fn)
-    y = _windows(xb, k, s, p, d, out, 0).sum(axis=(-2, -1)) / div.astype(xb.dtype)
+    y = _windows(xb, k, s, d, out, pads, 0).sum(axis=(-2, -1)) / div.astype(xb.dtype)
     return y[0] if single else y
 
 
@@ -246,13 +203,13 @@ def avg_pool2d_backward(dout, x, kernel_size, stride=None, padding=0, ceil_mode=
     """
     fn = "avg_pool2d_backward"
     xb, single = _batched(x, fn)
-    k, s, p, d, out = _geometry(xb.shape, kernel_size, stride, padding, 1, ceil_mode, fn)
+    k, s, p, d, out, pads = pool_geometry(xb.shape, kernel_size, stride, padding, 1, ceil_mode, fn)
     n, c, h, w = xb.shape
     dout = _check_dout(dout, ((n,) if not single else ()) + (c,) + out, fn).reshape(n, c, *out)
     div = _avg_divisor(xb.shape, k, s, p, out, count_include_pad, divisor_override, fn)
     dt = float_dtype(dout, xb)
     g = dout.astype(dt, copy=False) / div.astype(dt)
-    (pt, pb), (pl, pr) = _pads(xb.shape, k, s, p, d, out)
+    (pt, pb), (pl, pr) = pads
     dxp = np.zeros((n, c, pt + h + pb, pl + w + pr), dtype=dt)
     for a in range(k[0]):
         for b in range(k[1]):
@@ -326,14 +283,14 @@ def stochastic_pool2d(x, kernel_size, stride=None, training=True, rng=None):
     """
     fn = "stochastic_pool2d"
     xb, single = _batched(x, fn)
-    k, s, p, d, out = _geometry(xb.shape, kernel_size, stride, 0, 1, False, fn)
+    k, s, p, d, out, pads = pool_geometry(xb.shape, kernel_size, stride, 0, 1, False, fn)
     gen = _generator(rng, fn)
     if xb.size and not np.all(xb >= 0):       # `not >=` also catches NaN
         fail(fn, f"x must be non-negative (stochastic pooling samples activations in proportion "
                  f"to their value; apply a ReLU first), got min {np.min(xb)} in shape "
                  f"{tuple(np.shape(x))}")
     n, c = xb.shape[:2]
-    win = _windows(xb, k, s, p, d, out, 0).reshape(n, c, out[0], out[1], k[0] * k[1])
+    win = _windows(xb, k, s, d, out, pads, 0).reshape(n, c, out[0], out[1], k[0] * k[1])
     if not training:
         total = win.sum(axis=-1)
         nonzero = total > 0

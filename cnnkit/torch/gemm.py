@@ -12,7 +12,7 @@ import torch
 from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 
-from .._args import check_conv, conv_geometry, fail, is_int, pair
+from .._args import check_conv, col2im_geometry, conv_geometry, fail, is_int, pair
 from . import _windows
 from ._checks import check_like, check_tensor
 
@@ -95,16 +95,8 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1):
     if cols.ndim not in (2, 3):
         fail(fn, f"cols must have shape (N, C*kH*kW, L) or (C*kH*kW, L), got shape {tuple(cols.shape)}")
     cb = cols if cols.ndim == 3 else cols.unsqueeze(0)
-    size = pair(output_size, "output_size", fn)
-    k, s, d = _kernel_args(kernel_size, stride, dilation, fn)
-    N, CK, L = cb.shape
-    if CK % (k[0] * k[1]):
-        fail(fn, f"cols.shape[-2] = {CK} must be a multiple of kH*kW = {k[0] * k[1]} "
-                 f"(cols shape {tuple(cols.shape)}, kernel_size {k})")
-    pads, out = conv_geometry((1, 1) + size, k, s, padding, d, fn)
-    if L != out[0] * out[1]:
-        fail(fn, f"cols has L = {L} columns but output_size {size} with kernel_size {k}, stride {s}, "
-                 f"padding {padding!r}, dilation {d} has {out[0]} x {out[1]} = {out[0] * out[1]} windows")
+    _, size, k, s, d, pads, _ = col2im_geometry(tuple(cb.shape), output_size, kernel_size, stride, padding,
+                                                dilation, fn)
     x = Col2imFunction.apply(cb, size, k, s, pads, d)
     return x if cols.ndim == 3 else x[0]
 

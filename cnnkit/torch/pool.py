@@ -20,7 +20,7 @@ import torch
 from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 
-from .._args import fail, is_int, pair
+from .._args import fail, is_int, pool_geometry
 from . import _windows
 from ._checks import check_tensor
 
@@ -37,35 +37,6 @@ def _batched(x, fn):
     if x.ndim != 4:
         fail(fn, f"x must have 3 or 4 dimensions, (C, H, W) or (N, C, H, W), got shape {tuple(x.shape)}")
     return x, False
-
-
-def _out_size(n, k, s, p, d, ceil_mode):
-    span = n + 2 * p - d * (k - 1) - 1
-    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= n + p:      # the last window must start inside image or left pad
-        out -= 1
-    return out
-
-
-def _geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, fn):
-    """Validate against x (N, C, H, W); return kernel, stride, padding, dilation, out, pads.
-
-    pads = ((top, bottom), (left, right)) holds every window: the far side gets p or, in ceil
-    mode, whatever more the last window overhangs."""
-    k = pair(kernel_size, "kernel_size", fn)
-    s = k if stride is None else pair(stride, "stride", fn)
-    p = pair(padding, "padding", fn, minimum=0)
-    d = pair(dilation, "dilation", fn)
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        fail(fn, f"padding {p} must be at most half the kernel size {k}")
-    out = tuple(_out_size(n, kk, ss, pp, dd, ceil_mode) for n, kk, ss, pp, dd in zip(shape[-2:], k, s, p, d))
-    if min(out) < 1:
-        eff = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
-        fail(fn, f"kernel {k} (dilation {d}, effective {eff}) is larger than the padded input "
-                 f"(input shape {tuple(shape)}, padding {p})")
-    pads = tuple((pp, max((o - 1) * ss + dd * (kk - 1) + 1 - n - pp, 0))
-                 for n, kk, ss, pp, dd, o in zip(shape[-2:], k, s, p, d, out))
-    return k, s, p, d, out, pads
 
 
 def _pool_windows(x, k, s, d, out, pads, value):
@@ -125,7 +96,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, return_indices=False, *, 
     """
     fn = "max_pool2d"
     xb, single = _batched(x, fn)
-    k, s, p, d, out, pads = _geometry(xb.shape, kernel_size, stride, padding, dilation, ceil_mode, fn)
+    k, s, p, d, out, pads = pool_geometry(xb.shape, kernel_size, stride, padding, dilation, ceil_mode, fn)
     y, index = MaxPool2dFunction.apply(xb, k, s, p, d, out, pads)
     if single:
         y, index = y[0], index[0]
@@ -175,7 +146,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     """
     fn = "avg_pool2d"
     xb, single = _batched(x, fn)
-    k, s, p, _, out, pads = _geometry(xb.shape, kernel_size, stride, padding, 1, ceil_mode, fn)
+    k, s, p, _, out, pads = pool_geometry(xb.shape, kernel_size, stride, padding, 1, ceil_mode, fn)
     div = _avg_divisor(xb.shape, k, s, p, out, count_include_pad, divisor_override, xb, fn)
     y = AvgPool2dFunction.apply(xb, k, s, out, pads, div)
     return y[0] if single else y
@@ -289,7 +260,7 @@ def stochastic_pool2d(x, kernel_size, stride=None, training=True, rng=None, *, g
     """
     fn = "stochastic_pool2d"
     xb, single = _batched(x, fn)
-    k, s, _, _, out, _ = _geometry(xb.shape, kernel_size, stride, 0, 1, False, fn)
+    k, s, _, _, out, _ = pool_geometry(xb.shape, kernel_size, stride, 0, 1, False, fn)
     if generator is not None:
         if rng is not None:
             fail(fn, "pass rng or generator, not both")
