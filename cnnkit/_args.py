@@ -183,3 +183,14 @@ def col2im_geometry(cols_shape, output_size, kernel_size, stride, padding, dilat
         fail(fn, f"cols has L = {L} columns but output_size {size} with kernel_size {k}, stride {s}, "
                  f"padding {padding!r}, dilation {d} has {out[0]} x {out[1]} = {out[0] * out[1]} windows")
     return CK // (k[0] * k[1]), size, k, s, d, pads, out
+
+
+def image_shape(input_shape, fn):
+    """`input_shape` as a tuple (C_in, H, W) of three positive ints."""
+    try:
+        shape = tuple(int(v) for v in input_shape)
+    except (TypeError, ValueError):
+        fail(fn, f"input_shape must be (C_in, H, W), got {input_shape!r}")
+    if len(shape) != 3 or not all(is_int(v) and v > 0 for v in input_shape):
+        fail(fn, f"input_shape must be three positive ints (C_in, H, W), got {input_shape!r}")
+    return shape

@@ -16,7 +16,7 @@ pixel's kernel, shifted to the input positions it reads; for one channel T is do
 
 import numpy as np
 
-from .._args import as_float_array, check_conv, col2im_geometry, conv_geometry, fail, is_int, pair
+from .._args import as_float_array, check_conv, col2im_geometry, conv_geometry, image_shape, fail, pair
 from .conv import _fold, _pad, _parse, _windows
 
 __all__ = ["im2col", "col2im", "conv2d_gemm", "toeplitz_matrix"]
@@ -89,12 +89,7 @@ def toeplitz_matrix(w, input_shape, stride=1, padding=0, dilation=1, groups=1):
     """
     fn = "toeplitz_matrix"
     w = as_float_array(w, "w", fn)
-    try:
-        shape = tuple(int(v) for v in input_shape)
-    except (TypeError, ValueError):
-        fail(fn, f"input_shape must be (C_in, H, W), got {input_shape!r}")
-    if len(shape) != 3 or not all(is_int(v) and v > 0 for v in input_shape):
-        fail(fn, f"input_shape must be three positive ints (C_in, H, W), got {input_shape!r}")
+    shape = image_shape(input_shape, fn)
     check_conv(np.empty((1,) + shape, dtype=w.dtype), w, None, groups, fn, spatial=2)
     C_out, Cg, kH, kW = w.shape
     k, s, d = (kH, kW), pair(stride, "stride", fn), pair(dilation, "dilation", fn)

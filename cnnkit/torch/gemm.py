@@ -12,7 +12,7 @@ import torch
 from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 
-from .._args import check_conv, col2im_geometry, conv_geometry, fail, is_int, pair
+from .._args import check_conv, col2im_geometry, conv_geometry, image_shape, fail, pair
 from . import _windows
 from ._checks import check_like, check_tensor
 
@@ -137,12 +137,7 @@ def toeplitz_matrix(w, input_shape, stride=1, padding=0, dilation=1, groups=1):
     """
     fn = "toeplitz_matrix"
     check_tensor(w, "w", fn)
-    try:
-        shape = tuple(int(v) for v in input_shape)
-    except (TypeError, ValueError):
-        fail(fn, f"input_shape must be (C_in, H, W), got {input_shape!r}")
-    if len(shape) != 3 or not all(is_int(v) and v > 0 for v in input_shape):
-        fail(fn, f"input_shape must be three positive ints (C_in, H, W), got {input_shape!r}")
+    shape = image_shape(input_shape, fn)
     check_conv(torch.empty((1,) + shape, device="meta"), w, None, groups, fn, 2)
     C_out, Cg, kH, kW = w.shape
     s, d = pair(stride, "stride", fn), pair(dilation, "dilation", fn)
