@@ -352,3 +352,19 @@ X, W = np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 3))
 def test_conv_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_conv2d_in_runs_of_images_matches_whole_batch(monkeypatch):
+    # the batch is processed in runs of images that fit a cache-sized im2col matrix; tiny runs
+    # (one image each) must give the same result as one run for the whole batch
+    from cnnkit.reference import conv as C
+
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal((5, 4, 9, 8)), rng.standard_normal((6, 2, 3, 2)), rng.standard_normal(6)
+    kw = dict(stride=(1, 2), padding=1, dilation=(2, 1), groups=2)
+    dout = rng.standard_normal(R.conv2d(x, w, b, **kw).shape)
+    whole = R.conv2d(x, w, b, **kw), *R.conv2d_backward(dout, x, w, **kw)
+    monkeypatch.setattr(C, "CHUNK", 1)
+    runs = R.conv2d(x, w, b, **kw), *R.conv2d_backward(dout, x, w, **kw)
+    for a, c in zip(whole, runs):
+        np.testing.assert_allclose(a, c, atol=1e-12)
