@@ -354,14 +354,16 @@ def test_conv_bad_input(call, match):
         call()
 
 
-def test_conv2d_in_runs_of_images_matches_whole_batch(monkeypatch):
+@pytest.mark.parametrize("kw", [dict(stride=(1, 2), padding=1, dilation=(2, 1), groups=2),
+                                dict(stride=1, padding=(2, 0), dilation=(1, 2), groups=1)])
+def test_conv2d_in_runs_of_images_matches_whole_batch(monkeypatch, kw):
     # the batch is processed in runs of images that fit a cache-sized im2col matrix; tiny runs
     # (one image each) must give the same result as one run for the whole batch
     from cnnkit.reference import conv as C
 
     rng = np.random.default_rng(7)
-    x, w, b = rng.standard_normal((5, 4, 9, 8)), rng.standard_normal((6, 2, 3, 2)), rng.standard_normal(6)
-    kw = dict(stride=(1, 2), padding=1, dilation=(2, 1), groups=2)
+    g = kw["groups"]
+    x, w, b = rng.standard_normal((5, 4, 9, 8)), rng.standard_normal((6, 4 // g, 3, 2)), rng.standard_normal(6)
     dout = rng.standard_normal(R.conv2d(x, w, b, **kw).shape)
     whole = R.conv2d(x, w, b, **kw), *R.conv2d_backward(dout, x, w, **kw)
     monkeypatch.setattr(C, "CHUNK", 1)
