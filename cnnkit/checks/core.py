@@ -1,0 +1,382 @@
+"""The machinery of the checks: cases, verdicts, the judge and the messages.
+
+Generating inputs (`cases`) and judging an output (`judge`) are pure functions of plain NumPy
+arrays, so a grader can run a student's function in a sandbox, ship back only what it returned,
+and judge it in a clean process. The judge treats that output as hostile: it is only ever touched
+through NumPy's conversion (`np.asarray`), inside `try`, and never through its own methods, so an
+object with a lying `__eq__` or a raising `__array__` fails cleanly instead of passing or crashing.
+
+Each assignment module (a01, a02, ...) describes its graded functions with a `Graded` record and
+registers it here; the judge then looks the function up by name.
+"""
+
+import itertools
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["Case", "Verdict", "Mistake", "Graded", "register", "graded", "cases", "expected",
+           "judge", "check", "fmt"]
+
+
+# ----------------------------------------------------------------------------- records
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One input of a graded function: call it as `fn(*case.args, **case.kwargs)`.
+
+    eq=False: arrays have no single truth value, so cases compare by identity.
+    """
+    name: str
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judgement of one output: `message` is "" when it passed; `diagnosis` names a known mistake."""
+    passed: bool
+    message: str = ""
+    diagnosis: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Mistake:
+    """A typical wrong answer, computed with the reference, that the judge recognises.
+
+    `value`: the array that mistake produces (matched by shape and values);
+    `shape`: the shape it produces when the values alone cannot tell (matched by shape only).
+    """
+    code: str
+    text: str
+    value: np.ndarray | None = None
+    shape: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Graded:
+    """A graded function: how to make its cases, its reference answer and its typical mistakes."""
+    name: str
+    assignment: str
+    visible: Callable[[], list]                    # () -> [Case]
+    hidden: Callable[[np.random.Generator], list]  # rng -> [Case]
+    reference: Callable                            # the reference implementation
+    mistakes: Callable[[Case, np.ndarray], list]   # (case, expected) -> [Mistake]
+    argnames: tuple = ("x", "k")                   # names of the positional args, for messages
+
+
+_REGISTRY: dict[str, Graded] = {}
+
+
+def register(g: Graded) -> Graded:
+    _REGISTRY[g.name] = g
+    return g
+
+
+def graded(name) -> Graded:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"no checks for {name!r}; graded functions: {sorted(_REGISTRY)}") from None
+
+
+# ----------------------------------------------------------------------------- cases, expected
+
+def _seed_of(name):
+    # a stable per-function stream, so adding a function never changes another one's cases
+    return sum((i + 1) * ord(c) for i, c in enumerate(name))
+
+
+def cases(name, seed=0, hidden=False):
+    """The cases of graded function `name`: fixed visible ones, or randomised hidden ones for `seed`."""
+    g = graded(name)
+    if not hidden:
+        return list(g.visible())
+    return list(g.hidden(np.random.default_rng([int(seed), _seed_of(name)])))
+
+
+def expected(case):
+    """The reference answer for `case`."""
+    return np.asarray(graded(case.name).reference(*case.args, **case.kwargs))
+
+
+# ----------------------------------------------------------------------------- formatting
+
+def fmt(a, limit=60):
+    """A small array compactly on a few lines; a big one by shape, dtype and a truncated print."""
+    try:
+        a = np.asarray(a)
+        if a.dtype.kind in "biuf":
+            s = np.array2string(a, precision=3, suppress_small=True, threshold=limit, edgeitems=2,
+                                max_line_width=100)
+        else:
+            s = np.array2string(a, threshold=limit, edgeitems=2, max_line_width=100)
+        if len(s) > 600:
+            s = s[:600] + " ..."
+        if a.size > limit or a.ndim > 2:
+            s = f"(shape {a.shape}, {a.dtype})\n{s}"
+        return s
+    except Exception:  # formatting must never be what fails
+        return "<unprintable>"
+
+
+def _indent(s, pad="      "):
+    return "\n".join(pad + line for line in s.splitlines())
+
+
+def _safe_str(e):
+    try:
+        return f"{type(e).__name__}: {e}"
+    except Exception:
+        return type(e).__name__
+
+
+def describe_inputs(case, limit=60):
+    """The inputs of a case, printed when they are small enough to read."""
+    arrays = [a for a in case.args if isinstance(a, np.ndarray)]
+    if sum(a.size for a in arrays) > limit:
+        return ""
+    names = graded_argnames(case)
+    lines = []
+    for n, a in zip(names, case.args):
+        lines.append(f"  {n} = " + ("None" if a is None else fmt(a).replace("\n", "\n" + " " * (len(n) + 5))))
+    return "\n".join(lines)
+
+
+def graded_argnames(case):
+    return graded(case.name).argnames
+
+
+# ----------------------------------------------------------------------------- judging
+
+def tolerances(dtype, ref):
+    """(rtol, atol): float32 gets a looser rtol; atol scales with the size of the expected values."""
+    scale = max(1.0, float(np.max(np.abs(ref)))) if ref.size else 1.0
+    if dtype == np.float32:
+        return 1e-4, 1e-4 * scale
+    return 1e-5, 1e-6 * scale
+
+
+def _close(out, ref, dtype):
+    if out.shape != ref.shape:
+        return False
+    rtol, atol = tolerances(dtype, ref)
+    return bool(np.allclose(out, ref, rtol=rtol, atol=atol, equal_nan=False))
+
+
+def _case_dtype(case):
+    arrays = [a for a in case.args if isinstance(a, np.ndarray)]
+    if arrays and all(a.dtype == np.float32 for a in arrays):
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def _as_plain(output):
+    """(array, problem): `output` as a plain ndarray of its own dtype, or why it is not numeric.
+
+    Only NumPy touches the object; subclasses come back as base-class ndarrays, so their
+    overridden operators are never used afterwards.
+    """
+    try:
+        raw = np.asarray(output)
+        if type(raw) is not np.ndarray:
+            raw = raw.view(np.ndarray)
+    except BaseException as e:  # a hostile __array__ may raise anything
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        return None, f"could not be converted to a NumPy array ({_safe_str(e)})"
+    kind = raw.dtype.kind
+    if kind in "biuf":
+        return raw, None
+    if kind == "c":
+        return None, f"is complex ({raw.dtype}); a real-valued array is expected"
+    if kind == "O":
+        # object arrays: None (which NumPy would silently turn into NaN), or arbitrary objects
+        try:
+            if any(e is None for e in raw.flat):
+                raise TypeError("None is not a number")
+            return raw.astype(np.float64), None
+        except BaseException as e:
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                raise
+            what = "None" if output is None else f"a {type(output).__name__}"
+            return None, (f"is not a numeric array: got {what}"
+                          + ("" if output is None else f" ({_safe_str(e)})")
+                          + (" (did the function forget to `return` its result?)" if output is None else ""))
+    return None, f"is not a numeric array (dtype {raw.dtype}): got {fmt(raw)}"
+
+
+def _to_float(raw):
+    return np.array(raw, dtype=np.float64, copy=True)
+
+
+def _shape_mistakes(raw, ref, dtype):
+    """Mistakes recognisable from the shape alone or from a permutation / reshape of the answer."""
+    found = []
+    if raw.ndim == ref.ndim and raw.ndim <= 6 and raw.shape != ref.shape:
+        for perm in itertools.permutations(range(ref.ndim)):
+            if perm == tuple(range(ref.ndim)):
+                continue
+            t = ref.transpose(perm)
+            if t.shape == raw.shape and _close(_to_float(raw), t, dtype):
+                what = "transposed" if ref.ndim == 2 else f"its axes in the order {perm} of the expected ones"
+                found.append(Mistake("wrong_shape", f"the values are right but the output is {what}"))
+                break
+    if not found and raw.size == ref.size and raw.shape != ref.shape and raw.size <= 10 ** 6:
+        if _close(_to_float(raw).reshape(ref.shape), ref, dtype):
+            found.append(Mistake("wrong_shape", "the values are right but the array has the wrong shape "
+                                                "(check reshape / squeeze / missing axes)"))
+    return found
+
+
+def judge(case, output, inputs_after=None):
+    """Judge `output` (anything) as the result of `case`; `inputs_after` are the args after the call.
+
+    Never raises because of `output`: every problem becomes a failing Verdict.
+    """
+    g = graded(case.name)
+    ref = expected(case)
+    dtype = _case_dtype(case)
+    head = f"{case.name} on {case.label}" if case.label else case.name
+    modified = _modified_inputs(case, inputs_after)
+
+    raw, problem = _as_plain(output)
+    if problem is not None:
+        return _fail(head, case, ref, None, f"the output {problem}", None, modified)
+
+    ok_values = raw.shape == ref.shape and _close(_to_float(raw), ref, dtype)
+    if ok_values:
+        if dtype == np.float32 and raw.dtype != np.float32:
+            return _fail(head, case, ref, raw,
+                         f"the values are right, but the output's dtype is {raw.dtype} for {dtype} inputs; "
+                         f"functions keep the floating dtype they are given (compute in x.dtype, e.g. "
+                         f"np.zeros(shape, dtype=x.dtype))", "wrong_dtype", modified)
+        if modified:
+            return _fail(head, case, ref, None, "the output is right, but " + modified, "input_modified", None)
+        return Verdict(True, "", None)
+
+    # wrong: look for a known mistake, in the order of the Graded's list
+    mistake = None
+    try:
+        candidates = g.mistakes(case, ref)
+    except Exception:
+        candidates = []
+    out_f = None
+    for m in candidates:
+        if m.value is not None and m.value.shape == raw.shape:
+            if out_f is None:
+                out_f = _to_float(raw)
+            if _close(out_f, m.value, dtype):
+                mistake = m
+                break
+    if mistake is None and raw.shape != ref.shape:
+        mistake = next((m for m in candidates if m.shape is not None and tuple(m.shape) == raw.shape), None)
+        if mistake is None:
+            found = _shape_mistakes(raw, ref, dtype)
+            mistake = found[0] if found else None
+    if raw.shape != ref.shape:
+        what = f"expected an output of shape {ref.shape}, got shape {raw.shape}"
+        code = mistake.code if mistake else "wrong_shape"
+    else:
+        if out_f is None:
+            out_f = _to_float(raw)
+        what = "the values are wrong"
+        if np.isnan(out_f).any() or np.isinf(out_f).any():
+            what += " (the output contains NaN or infinity)"
+        else:
+            bad = np.argwhere(~np.isclose(out_f, ref, *tolerances(dtype, ref)))
+            if len(bad):
+                i = tuple(int(v) for v in bad[0])
+                what += f" ({len(bad)} of {ref.size} entries; first at index {i}: expected {ref[i]:.6g}, got {out_f[i]:.6g})"
+        code = mistake.code if mistake else None
+    if mistake is not None:
+        what += f"\n  likely mistake [{mistake.code}]: {mistake.text}"
+    return _fail(head, case, ref, raw, what, code, modified)
+
+
+def _fail(head, case, ref, raw, what, code, modified):
+    lines = [f"{head}: {what}"]
+    if modified:
+        lines.append(f"  also [input_modified]: {modified}")
+    inputs = describe_inputs(case)
+    if inputs:
+        lines.append(inputs)
+    lines.append("  expected:\n" + _indent(fmt(ref)))
+    if raw is not None:
+        lines.append("  got:\n" + _indent(fmt(raw)))
+    return Verdict(False, "\n".join(lines), code)
+
+
+def _modified_inputs(case, inputs_after):
+    """A sentence naming the inputs changed by the call, or "" when none was (or it is unknown)."""
+    if inputs_after is None:
+        return ""
+    names = graded_argnames(case)
+    changed = []
+    try:
+        after = tuple(inputs_after)
+    except Exception:
+        return ""
+    for n, before, a in zip(names, case.args, after):
+        if before is None:
+            continue
+        try:
+            a = np.asarray(a)
+            same = a.shape == before.shape and bool(np.array_equal(a.astype(np.float64), before, equal_nan=True))
+        except Exception:
+            same = False
+        if not same:
+            changed.append(n)
+    if not changed:
+        return ""
+    return (f"the function changed its input{'s' if len(changed) > 1 else ''} {', '.join(changed)} in place; "
+            f"graded functions must not modify their arguments (work on a copy, e.g. x = x.copy(), "
+            f"and avoid `x *= ...` / `x[...] = ...` on inputs)")
+
+
+# ----------------------------------------------------------------------------- check (notebooks)
+
+def _copy(a):
+    return a.copy() if isinstance(a, np.ndarray) else a
+
+
+def _where(e):
+    """The last line of an exception's traceback: file, line number and source text."""
+    try:
+        tb = traceback.extract_tb(e.__traceback__)
+        if not tb:
+            return ""
+        f = tb[-1]
+        src = f" `{f.line.strip()}`" if f.line else ""
+        return f" (raised at line {f.lineno} of {f.filename}{src})"
+    except Exception:
+        return ""
+
+
+def check(name, fn, seed=0, hidden=False):
+    """Run `fn` on every case of `name`, raise AssertionError listing every failure, else print a line.
+
+    `fn` gets copies of the inputs, so an in-place change is caught by comparing them afterwards.
+    """
+    all_cases = cases(name, seed=seed, hidden=hidden)
+    failures = []
+    for case in all_cases:
+        args = tuple(_copy(a) for a in case.args)
+        kwargs = {k: _copy(v) for k, v in case.kwargs.items()}
+        try:
+            out = fn(*args, **kwargs)
+        except Exception as e:
+            msg = f"{name} on {case.label}: raised {_safe_str(e)}{_where(e)}"
+            inputs = describe_inputs(case)
+            failures.append(msg + ("\n" + inputs if inputs else ""))
+            continue
+        v = judge(case, out, inputs_after=args)
+        if not v.passed:
+            failures.append(v.message)
+    if failures:
+        header = f"{len(failures)} of {len(all_cases)} checks failed for {name}"
+        raise AssertionError(header + ":\n\n" + "\n\n".join(failures))
+    print(f"all {len(all_cases)} checks passed for {name}")
