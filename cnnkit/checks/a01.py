@@ -130,14 +130,18 @@ _FLIP_1D_CORR = [(lambda k: k[::-1], "the kernel is flipped: this is true convol
                                      "slides k as it is, y[n] = sum_m x[n + m] k[m]")]
 _FLIP_2D_CONV = [(lambda k: k[::-1, ::-1], "the kernel is not flipped: this is cross-correlation, but true "
                                            "convolution rotates the kernel by 180° (k[::-1, ::-1])"),
-                 (lambda k: k[::-1, :], "the kernel is flipped along the rows only; convolution flips both axes "
-                                        "(k[::-1, ::-1])"),
-                 (lambda k: k[:, ::-1], "the kernel is flipped along the columns only; convolution flips both axes "
-                                        "(k[::-1, ::-1])")]
+                 # convolve(x, T(k)) is correlate(x, rot180(T(k))): k[::-1, :] here means the columns
+                 # only were flipped before correlating, and the reverse
+                 (lambda k: k[::-1, :], "the kernel is flipped left-right only (k[:, ::-1]); convolution "
+                                        "flips both axes (k[::-1, ::-1])"),
+                 (lambda k: k[:, ::-1], "the kernel is flipped upside down only (k[::-1]); convolution "
+                                        "flips both axes (k[::-1, ::-1])")]
 _FLIP_2D_CORR = [(lambda k: k[::-1, ::-1], "the kernel is flipped (rotated by 180°): this is true convolution, "
                                            "but cross-correlation uses k as it is"),
-                 (lambda k: k[::-1, :], "the kernel is flipped along the rows; cross-correlation uses k as it is"),
-                 (lambda k: k[:, ::-1], "the kernel is flipped along the columns; cross-correlation uses k as it is")]
+                 (lambda k: k[::-1, :], "the kernel is flipped upside down (k[::-1]); cross-correlation uses k "
+                                        "as it is"),
+                 (lambda k: k[:, ::-1], "the kernel is flipped left-right (k[:, ::-1]); cross-correlation uses k "
+                                        "as it is")]
 
 
 # ----------------------------------------------------------------------------- 2-D

@@ -216,7 +216,7 @@ def _to_float(raw):
 def _shape_mistakes(raw, ref, dtype):
     """Mistakes recognisable from the shape alone or from a permutation / reshape of the answer."""
     found = []
-    if raw.ndim == ref.ndim and raw.ndim <= 6 and raw.shape != ref.shape:
+    if raw.ndim == ref.ndim and raw.ndim <= 6:
         for perm in itertools.permutations(range(ref.ndim)):
             if perm == tuple(range(ref.ndim)):
                 continue
@@ -251,11 +251,12 @@ def judge(case, output, inputs_after=None):
     if ok_values:
         if dtype == np.float32 and raw.dtype != np.float32:
             return _fail(head, case, ref, raw,
-                         f"the values are right, but the output's dtype is {raw.dtype} for {dtype} inputs; "
+                         f"[wrong_dtype] the values are right, but the output's dtype is {raw.dtype} for {dtype} inputs; "
                          f"functions keep the floating dtype they are given (compute in x.dtype, e.g. "
                          f"np.zeros(shape, dtype=x.dtype))", "wrong_dtype", modified)
         if modified:
-            return _fail(head, case, ref, None, "the output is right, but " + modified, "input_modified", None)
+            return _fail(head, case, ref, None, "[input_modified] the output is right, but " + modified,
+                         "input_modified", None)
         return Verdict(True, "", None)
 
     # wrong: look for a known mistake, in the order of the Graded's list
@@ -274,9 +275,10 @@ def judge(case, output, inputs_after=None):
                 break
     if mistake is None and raw.shape != ref.shape:
         mistake = next((m for m in candidates if m.shape is not None and tuple(m.shape) == raw.shape), None)
-        if mistake is None:
-            found = _shape_mistakes(raw, ref, dtype)
-            mistake = found[0] if found else None
+    if mistake is None:
+        # the right numbers in the wrong places: transposed (even a square output), or reshaped
+        found = _shape_mistakes(raw, ref, dtype)
+        mistake = found[0] if found else None
     if raw.shape != ref.shape:
         what = f"expected an output of shape {ref.shape}, got shape {raw.shape}"
         code = mistake.code if mistake else "wrong_shape"
