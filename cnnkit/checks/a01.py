@@ -173,8 +173,9 @@ def _hidden_2d(name, rng):
 
 def _visible_conv2d():
     img = binary_image()
-    x2 = (np.arange(2 * 2 * 4 * 5) % 5 - 2).astype(_F64).reshape(2, 2, 4, 5)
-    w2 = (np.arange(3 * 2 * 2 * 3) % 3 - 1).astype(_F64).reshape(3, 2, 2, 3)
+    # small integers without a period that lines up with the kernel, so every mistake changes the output
+    x2 = (np.arange(2 * 2 * 4 * 5) * 7 % 11 - 5).astype(_F64).reshape(2, 2, 4, 5)
+    w2 = (np.arange(3 * 2 * 2 * 3) * 5 % 7 - 3).astype(_F64).reshape(3, 2, 2, 3)
     return [
         Case("conv2d", (LECTURE_X2.reshape(1, 1, 3, 3).copy(), LECTURE_K2.reshape(1, 1, 2, 2).copy()), {},
              "the lecture's example as one image of one channel: x (1, 1, 3, 3), w (1, 1, 2, 2)"),
