@@ -5,7 +5,7 @@ TORCH_VERSION ?= 2.13.0
 CNNKIT_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export CNNKIT_DATA
 
-.PHONY: setup run demo test test-fast bench
+.PHONY: setup run demo test test-fast bench course
 
 setup:
 	$(PYTHON) -m pip install --quiet torch==$(TORCH_VERSION)
@@ -24,3 +24,7 @@ test-fast:
 
 bench:
 	$(PYTHON) bench/bench_conv.py
+
+# the student notebooks in course/ from the instructor sources in solutions/ (commit the result)
+course:
+	$(PYTHON) -m autograde.build

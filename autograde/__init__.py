@@ -1,0 +1,1 @@
+"""Course tooling: builds the student notebooks in course/ from the instructor sources in solutions/."""
