@@ -21,8 +21,8 @@ reading and for timing against the fast version.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .._args import (as_float_array, check_conv, conv_geometry, conv_padding, fail,
-                     float_dtype, is_int, pair, tuple_of)
+from .._args import (as_float_array, check_conv, conv_geometry, fail,
+                     float_dtype, is_int, tuple_of)
 
 __all__ = ["pad2d", "conv_output_size", "conv1d", "conv1d_backward", "conv2d", "conv2d_backward",
            "conv2d_naive"]
@@ -68,27 +68,12 @@ def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
     Ints give an int; pairs (for H and W) give a pair. `padding` may be "valid" or "same".
     """
     fn = "conv_output_size"
-    if not is_int(size):
-        sizes = tuple_of(size, 2, "size", fn, 1)
-        k, s, d = (pair(v, n, fn) for v, n in ((kernel_size, "kernel_size"), (stride, "stride"),
-                                                (dilation, "dilation")))
-        pads = conv_padding(padding, k, s, d, fn)
-        return tuple(_output_size(fn, *a) for a in zip(sizes, k, s, pads, d))
-    for name, v in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
-        if not is_int(v) or v < 1:
-            fail(fn, f"{name} must be a positive int, got {v!r}")
-    if size < 1:
-        fail(fn, f"size must be a positive int, got {size!r}")
-    (pad,) = conv_padding(padding, (kernel_size,), (stride,), (dilation,), fn)
-    return _output_size(fn, size, kernel_size, stride, pad, dilation)
-
-
-def _output_size(fn, size, k, s, pad, d):
-    o = (size + pad[0] + pad[1] - d * (k - 1) - 1) // s + 1
-    if o < 1:
-        fail(fn, f"kernel_size={k} with dilation={d} (extent {d * (k - 1) + 1}) is larger than the "
-                 f"padded input ({size} + {pad[0]} + {pad[1]} = {size + pad[0] + pad[1]})")
-    return o
+    n = 1 if is_int(size) else 2
+    sizes = tuple_of(size, n, "size", fn, 1)
+    k, s, d = (tuple_of(v, n, name, fn, 1) for v, name in ((kernel_size, "kernel_size"), (stride, "stride"),
+                                                          (dilation, "dilation")))
+    _, out = conv_geometry(sizes, k, s, padding, d, fn)
+    return out[0] if n == 1 else out
 
 
 # ----------------------------------------------------------------------------- shared machinery
