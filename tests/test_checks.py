@@ -325,3 +325,26 @@ def test_messages_print_small_inputs_and_truncate_big_ones():
     big = next(c for c in checks.cases("conv2d", hidden=True) if c.args[0].size > 100)
     msg = checks.judge(big, np.zeros_like(checks.expected(big))).message
     assert "..." in msg and len(msg) < 5000
+
+
+def test_a_name_graded_in_two_assignments_needs_the_assignment():
+    from cnnkit.checks import core
+    from cnnkit.checks.core import Graded, register
+
+    twin = Graded("convolve1d", "99", lambda: [], lambda rng: [], lambda x, k: x, lambda c, r: [])
+    register(twin)
+    try:
+        with pytest.raises(ValueError, match="assignment"):
+            checks.cases("convolve1d")
+        assert checks.cases("convolve1d", assignment="01")[0].assignment == "01"
+        assert checks.graded("convolve1d", "99") is twin
+    finally:
+        del core._REGISTRY[("99", "convolve1d")]
+
+
+def test_for_assignment_binds_the_assignment():
+    a01 = checks.for_assignment("01")
+    assert a01.functions == checks.GRADED["01"]
+    assert all(c.assignment == "01" for c in a01.cases("conv2d", hidden=True))
+    with pytest.raises(ValueError, match="unknown assignment"):
+        checks.for_assignment("nope")

@@ -12,7 +12,7 @@ registers it here; the judge then looks the function up by name.
 
 import itertools
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -33,6 +33,7 @@ class Case:
     args: tuple
     kwargs: dict = field(default_factory=dict)
     label: str = ""
+    assignment: str = ""   # set by `cases`; tells apart functions of the same name in two assignments
 
 
 @dataclass(frozen=True)
@@ -68,19 +69,30 @@ class Graded:
     argnames: tuple = ("x", "k")                   # names of the positional args, for messages
 
 
-_REGISTRY: dict[str, Graded] = {}
+_REGISTRY: dict[tuple[str, str], Graded] = {}
 
 
 def register(g: Graded) -> Graded:
-    _REGISTRY[g.name] = g
+    _REGISTRY[(g.assignment, g.name)] = g
     return g
 
 
-def graded(name) -> Graded:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"no checks for {name!r}; graded functions: {sorted(_REGISTRY)}") from None
+def graded(name, assignment=None) -> Graded:
+    """The Graded record of `name`; `assignment` is needed when two assignments grade that name."""
+    if assignment:
+        try:
+            return _REGISTRY[(str(assignment), name)]
+        except KeyError:
+            known = sorted(n for a, n in _REGISTRY if a == str(assignment))
+            raise ValueError(f"no checks for {name!r} in assignment {assignment!r}; "
+                             f"its graded functions: {known}") from None
+    found = [g for (a, n), g in sorted(_REGISTRY.items()) if n == name]
+    if not found:
+        raise ValueError(f"no checks for {name!r}; graded functions: {sorted({n for _, n in _REGISTRY})}")
+    if len(found) > 1:
+        raise ValueError(f"{name!r} is graded in assignments {[g.assignment for g in found]}; "
+                         f"say which one (assignment=...)")
+    return found[0]
 
 
 # ----------------------------------------------------------------------------- cases, expected
@@ -90,17 +102,20 @@ def _seed_of(name):
     return sum((i + 1) * ord(c) for i, c in enumerate(name))
 
 
-def cases(name, seed=0, hidden=False):
+def cases(name, seed=0, hidden=False, assignment=None):
     """The cases of graded function `name`: fixed visible ones, or randomised hidden ones for `seed`."""
-    g = graded(name)
-    if not hidden:
-        return list(g.visible())
-    return list(g.hidden(np.random.default_rng([int(seed), _seed_of(name)])))
+    g = graded(name, assignment)
+    made = g.visible() if not hidden else g.hidden(np.random.default_rng([int(seed), _seed_of(name)]))
+    return [replace(c, assignment=g.assignment) for c in made]
+
+
+def _graded_of(case):
+    return graded(case.name, case.assignment or None)
 
 
 def expected(case):
     """The reference answer for `case`."""
-    return np.asarray(graded(case.name).reference(*case.args, **case.kwargs))
+    return np.asarray(_graded_of(case).reference(*case.args, **case.kwargs))
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -147,7 +162,7 @@ def describe_inputs(case, limit=60):
 
 
 def graded_argnames(case):
-    return graded(case.name).argnames
+    return _graded_of(case).argnames
 
 
 # ----------------------------------------------------------------------------- judging
@@ -237,7 +252,7 @@ def judge(case, output, inputs_after=None):
 
     Never raises because of `output`: every problem becomes a failing Verdict.
     """
-    g = graded(case.name)
+    g = _graded_of(case)
     ref = expected(case)
     dtype = _case_dtype(case)
     head = f"{case.name} on {case.label}" if case.label else case.name
@@ -358,12 +373,12 @@ def _where(e):
         return ""
 
 
-def check(name, fn, seed=0, hidden=False):
+def check(name, fn, seed=0, hidden=False, assignment=None):
     """Run `fn` on every case of `name`, raise AssertionError listing every failure, else print a line.
 
     `fn` gets copies of the inputs, so an in-place change is caught by comparing them afterwards.
     """
-    all_cases = cases(name, seed=seed, hidden=hidden)
+    all_cases = cases(name, seed=seed, hidden=hidden, assignment=assignment)
     failures = []
     for case in all_cases:
         args = tuple(_copy(a) for a in case.args)
