@@ -1,11 +1,12 @@
-# The course's everyday commands. `make run` sets up and runs the main job; `make test` runs the tests.
+# The course's everyday commands. `make run` sets up and runs the main job (build the course, grade the
+# example class); `make test` runs the tests.
 PYTHON ?= python3
 TORCH_VERSION ?= 2.13.0
 # the real data sets: ../shared/data beside the repository when present, else cnnkit's default
 CNNKIT_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export CNNKIT_DATA
 
-.PHONY: setup run demo test test-fast bench course
+.PHONY: setup run demo tour test test-fast bench course grade
 
 setup:
 	$(PYTHON) -m pip install --quiet torch==$(TORCH_VERSION)
@@ -13,8 +14,18 @@ setup:
 
 run: setup demo
 
+# build course/ from solutions/, grade the bundled example class, print the grade table
 demo:
+	$(PYTHON) -m autograde demo
+
+# the package's tour: worked examples, parameter tables, data, a timing
+tour:
 	$(PYTHON) -m cnnkit
+
+# grade one assignment for every student in autograde/submitted/: make grade ASSIGNMENT=01-convolution
+ASSIGNMENT ?= 01-convolution
+grade:
+	$(PYTHON) -m autograde grade $(ASSIGNMENT)
 
 test:
 	$(PYTHON) -m pytest -n 2 --dist loadfile

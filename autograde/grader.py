@@ -1,0 +1,218 @@
+"""Grade one submission: the steps, in order, each a small function.
+
+1. ``notebook.read``: compare the submission with the release; pick the cells to run.
+2. ``static.tampering`` / ``static.forbidden_uses``: read the student's code for what it may not do.
+3. ``make_cases``: the visible cases and the hidden ones, randomised by the student's seed.
+4. ``sandbox.run``: run the cells and call every graded function in a separate, limited process.
+5. ``judge_function``: compare what came back with `cnnkit.reference`, here, in a process that never
+   ran student code; name the likely mistake.
+6. ``score``: points per function, split evenly over its cases; none for a function that uses a
+   forbidden implementation, none at all for a submission that tampers with the grader.
+
+`grade_submission(job)` takes and returns plain data (bytes, dicts, numbers), so it runs the same in
+this process, in a process pool, or on a Dask worker on another machine.
+"""
+
+import hashlib
+import time
+
+import numpy as np
+
+from cnnkit import checks
+
+from . import notebook, sandbox, static
+
+VERSION = "1"   # change when a change in the grader could change a score: forces a regrade
+
+# what a graded function may not use, by assignment (course.md); dotted prefixes for the static check
+FORBIDDEN = {
+    "default": ["cnnkit", "numpy.convolve", "numpy.correlate", "numpy.polymul", "numpy.polynomial",
+                "scipy.signal", "scipy.ndimage", "torch.nn.functional.conv1d", "torch.nn.functional.conv2d",
+                "torch.nn.functional.conv3d", "torch.nn.functional.unfold", "torch.nn.functional.fold",
+                "torch.nn.functional.max_pool2d", "torch.nn.functional.avg_pool2d",
+                "torch.nn.functional.max_pool2d_with_indices", "torch.nn.functional.adaptive_avg_pool2d",
+                "torch.nn.functional.adaptive_max_pool2d", "torch.conv1d", "torch.conv2d", "torch.conv3d",
+                "torch.max_pool2d", "torch.avg_pool2d", "torch.nn.Conv1d", "torch.nn.Conv2d", "torch.nn.Unfold",
+                "torch.nn.Fold", "torch.nn.MaxPool2d", "torch.nn.AvgPool2d", "torch.nn.AdaptiveAvgPool2d",
+                "torch.nn.LPPool2d", "torch.nn.functional.lp_pool2d"],
+    # assignment 06 trains networks with PyTorch's own layers; only the course's models are off limits
+    "06": ["cnnkit"],
+}
+# the same rules for the profiler in the student's process
+RUNTIME = {
+    "default": {"dirs": ["cnnkit/reference", "cnnkit/torch", "cnnkit/_args.py", "scipy/signal", "scipy/ndimage",
+                         "numpy/polynomial"],
+                "python": ["numpy.convolve", "numpy.correlate", "numpy.polymul"],
+                "c_names": {"numpy": ["correlate", "correlate2"],
+                            "torch": ["conv1d", "conv2d", "conv3d", "convolution", "_convolution", "conv_transpose2d",
+                                      "max_pool2d", "avg_pool2d", "max_pool2d_with_indices", "adaptive_avg_pool2d",
+                                      "adaptive_max_pool2d", "im2col", "col2im", "unfold", "fold",
+                                      "cudnn_convolution", "mkldnn_convolution"]}},
+    "06": {"dirs": ["cnnkit/reference", "cnnkit/torch"], "python": [], "c_names": {}},
+}
+
+
+def forbidden_for(number):
+    return FORBIDDEN.get(number, FORBIDDEN["default"]), RUNTIME.get(number, RUNTIME["default"])
+
+
+def student_seed(secret, assignment, student):
+    """The hidden cases' seed: fixed for a student and assignment, unknowable without the secret."""
+    digest = hashlib.sha256(f"{secret}\0{assignment}\0{student}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def make_cases(number, names, seed):
+    """{name: [Case]}: every visible case, then the hidden ones for `seed`."""
+    return {name: checks.cases(name, assignment=number) + checks.cases(name, seed=seed, hidden=True,
+                                                                        assignment=number)
+            for name in names}
+
+
+def preload_modules(release):
+    """Modules the release's own cells import: loaded before the student's code and its limits."""
+    found = set()
+    trees = static.parse([(str(i), notebook._source(c)) for i, c in enumerate(release.cells)
+                          if c.get("cell_type") == "code"])
+    for _, tree in trees:
+        for node in static.ast.walk(tree):
+            if isinstance(node, static.ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, static.ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module)
+    return sorted(found | {"numpy"})
+
+
+# ----------------------------------------------------------------------------- judging
+
+def _call_problem(result):
+    """A sentence for a case the function did not answer, or None when it returned something."""
+    if result is None:
+        return "was never called: the notebook's process stopped before this case"
+    if not result["ok"]:
+        return f"raised {result['error']}"
+    return None
+
+
+def judge_case(case, result):
+    """(passed, message, diagnosis) for one case and what the student's function did with it."""
+    problem = _call_problem(result)
+    head = f"{case.name} on {case.label}" if case.label else case.name
+    if problem:
+        inputs = checks.core.describe_inputs(case)
+        return False, f"{head}: {problem}" + (f"\n{inputs}" if inputs else ""), "raised"
+    output = result["output"]
+    if isinstance(output, sandbox.Unsupported):
+        inputs = checks.core.describe_inputs(case)
+        return False, (f"{head}: returned {output!r}, not an array of numbers"
+                       + (f"\n{inputs}" if inputs else "")), "wrong_type"
+    verdict = checks.judge(case, output, inputs_after=result.get("inputs_after"))
+    return verdict.passed, verdict.message, verdict.diagnosis
+
+
+def judge_function(name, cases, results, forbidden_static):
+    """The verdict on one graded function: passed cases, messages, diagnoses, forbidden uses."""
+    passed, messages, diagnoses, forbidden = 0, [], [], list(forbidden_static)
+    for case, result in zip(cases, results):
+        if result and result.get("forbidden"):
+            for api in result["forbidden"]:
+                what = f"{name} called {api} while it ran"
+                if what not in forbidden:
+                    forbidden.append(what)
+        ok, message, diagnosis = judge_case(case, result)
+        if ok:
+            passed += 1
+        else:
+            if len(messages) < 3:
+                messages.append(message)
+            if diagnosis and diagnosis not in diagnoses:
+                diagnoses.append(diagnosis)
+    return {"name": name, "passed": passed, "total": len(cases), "messages": messages,
+            "diagnoses": diagnoses, "forbidden": forbidden}
+
+
+def score(function, points):
+    """Points for a function: split evenly over its cases; none when it uses a forbidden implementation."""
+    if function["forbidden"] or not function["total"]:
+        return 0.0
+    return round(points * function["passed"] / function["total"], 2)
+
+
+# ----------------------------------------------------------------------------- one submission
+
+def grade_submission(job):
+    """Grade one submission. `job`: {student, data (bytes), release (Release.to_dict()), seed, limits,
+    protected}. Returns a JSON-ready dict (see `result_template`)."""
+    t0 = time.monotonic()
+    release = notebook.Release.from_dict(job["release"])
+    result = result_template(job["student"], release, job["data"], job["seed"])
+    try:
+        _grade(job, release, result)
+    except Exception as e:  # a fault of the grader itself: this student is reported, the class goes on
+        result.update(status="error", score=0.0,
+                      reason=f"the grader failed on this submission ({type(e).__name__}: {e}); "
+                             f"please report it to the course staff")
+    result["seconds"] = round(time.monotonic() - t0, 2)
+    return result
+
+
+def result_template(student, release, data, seed):
+    return {"student": student, "assignment": release.assignment, "notebook": release.notebook,
+            "status": "graded", "reason": "", "score": 0.0, "max_score": release.max_score,
+            "functions": [], "notes": [], "review": [], "cell_errors": [], "log": "",
+            "sha256": hashlib.sha256(data).hexdigest(), "seed": str(seed), "grader": VERSION, "seconds": 0.0}
+
+
+def _grade(job, release, result):
+    sub = notebook.read(job["data"], release)
+    result["notes"] = list(sub.notes)
+    if sub.fatal:
+        result.update(status="invalid", reason=sub.fatal,
+                      functions=[_empty(name, points, sub.fatal) for name, points in release.graded])
+        return
+
+    names = [name for name, _ in release.graded]
+    forbidden, runtime = forbidden_for(release.number)
+    tampering = static.tampering(sub.own)
+    static_uses = {name: [f"{f.what} (cell {f.cell!r}, line {f.line})"
+                          for f in static.forbidden_uses(sub.run, name, forbidden)] for name in names}
+
+    cases = make_cases(release.number, names, job["seed"])
+    program = {"cells": [{"id": cid, "source": src} for cid, src in sub.run], "graded": names,
+               "preload": preload_modules(release), "protected": job.get("protected", []),
+               "forbidden": runtime}
+    limits = sandbox.Limits(**job.get("limits", {}))
+    outcome = sandbox.run(program, {n: [(c.args, c.kwargs) for c in cases[n]] for n in names}, limits)
+
+    result["cell_errors"] = [{"cell": c["id"], "error": c["error"]} for c in outcome.cells if c.get("error")]
+    result["log"] = outcome.log[-2000:]
+    if outcome.problem:
+        result["notes"].append(outcome.problem)
+    for b in outcome.blocked:
+        result["review"].append(f"the notebook tried something not allowed while grading, and was stopped: {b}")
+
+    total = 0.0
+    for name, points in release.graded:
+        f = judge_function(name, cases[name], outcome.results.get(name, []), static_uses[name])
+        if outcome.defined.get(name) is None and not f["messages"]:
+            f["messages"].append(f"{name} is not defined after running the notebook")
+        f["points"], f["score"] = points, score(f, points)
+        if f["forbidden"]:
+            result["review"].append(f"{name}: " + "; ".join(f["forbidden"]))
+        total += f["score"]
+        result["functions"].append(f)
+    if tampering:
+        result["would_score"] = round(total, 2)
+        total = 0.0
+        result["status"] = "review"
+        result["reason"] = ("no credit: the notebook uses what could interfere with grading ("
+                            + "; ".join(f"{f.what} in cell {f.cell!r}" for f in tampering[:5]) + ")")
+        result["review"].extend(f"{f.what} (cell {f.cell!r}, line {f.line})" for f in tampering)
+        for f in result["functions"]:
+            f["score"] = 0.0
+    result["score"] = round(total, 2)
+
+
+def _empty(name, points, why):
+    return {"name": name, "passed": 0, "total": 0, "messages": [why], "diagnoses": [], "forbidden": [],
+            "points": points, "score": 0.0}

@@ -1,0 +1,361 @@
+"""The sandboxed side of grading: runs one student's notebook code and reports what it computes.
+
+The grader starts this file as its own process (``python -I runner.py``) in a scratch folder that
+holds nothing but what the student submitted. It never decides a grade: it only runs the student's
+cells, calls each graded function on the inputs the grader sends, and writes what came back to a
+pipe. The grader judges those outputs in a process that never ran student code.
+
+Protocol (all on file descriptors set up by the grader):
+  stdin   two pickles from the grader: the program (cells, graded names, limits, rules), then,
+          only after every cell has run, the cases (inputs) of each graded function.
+  fd N    (its number in argv) records to the grader, each a 4-byte big-endian length and a payload: one line of JSON,
+          then the raw bytes of any arrays it describes.
+  stdout/stderr  the student's printed output, to a log file capped in size by RLIMIT_FSIZE.
+
+Nothing here relies on the student's code behaving: everything the runner needs is bound to local
+names before that code runs, records go through the low-level ``os.write``, a time limit per cell
+and per call interrupts runaway code, an audit hook refuses what a notebook never needs to do
+(starting processes or threads, network, ctypes, writing outside the scratch folder, reading the
+grader's files, changing the profiler or adding audit hooks), and a profiler notes any call of the
+implementations the course forbids while a graded function runs.
+"""
+
+import json
+import os
+import pickle
+import resource
+import signal
+import sys
+import time
+
+
+class Interrupt(BaseException):
+    """A time limit ran out. BaseException so that `except Exception` in student code lets it through."""
+
+
+def set_limits(limits):
+    mem = int(limits["memory_bytes"])
+    for name in ("RLIMIT_AS",):
+        resource.setrlimit(getattr(resource, name), (mem, mem))
+    cpu = int(limits["cpu_seconds"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    size = int(limits["file_bytes"])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # past the size cap a write fails with an error instead of killing the process
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def main():
+    out_fd = int(sys.argv[1])
+    write, monotonic, dumps = os.write, time.monotonic, json.dumps
+    stdin = sys.stdin.buffer
+    program = pickle.load(stdin)
+    limits = program["limits"]
+    set_limits(limits)
+
+    def send(header, blobs=()):
+        payload = dumps(header).encode() + b"\n" + b"".join(blobs)
+        data = len(payload).to_bytes(4, "big") + payload
+        view = memoryview(data)
+        while view:
+            n = write(out_fd, view)
+            view = view[n:]
+
+    for module in program["preload"]:
+        try:
+            __import__(module)
+        except Exception:
+            pass
+    import numpy as np
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    ndarray, asarray, generic = np.ndarray, np.asarray, np.generic
+    copy_arg = lambda a: a.copy() if isinstance(a, ndarray) else a
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "NoColor"
+    config.InteractiveShell.xmode = "Plain"
+    shell = InteractiveShell.instance(config=config)
+    # the notebook's display magics have no meaning here; a figure is drawn but never shown
+    shell.register_magic_function(lambda line: None, "line", "matplotlib")
+    run_cell = shell.run_cell
+    user_ns = shell.user_ns
+
+    # -------------------------------------------------------------- time limits
+    deadline = [None]
+
+    def on_alarm(signum, frame):
+        if deadline[0] is not None and monotonic() >= deadline[0]:
+            raise Interrupt("time limit")
+
+    def arm(seconds):
+        deadline[0] = monotonic() + seconds
+        # fire at the limit and then every half second, in case student code swallows the first
+        signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)
+
+    def disarm():
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        deadline[0] = None
+
+    setitimer, signal_fn = signal.setitimer, signal.signal
+    signal.signal(signal.SIGALRM, on_alarm)
+
+    # -------------------------------------------------------------- forbidden calls (profiler)
+    rules = program["forbidden"]
+    dirs = tuple(_package_dirs(rules["dirs"]))
+    codes = {}
+    for dotted in rules["python"]:
+        obj = _resolve(dotted)
+        for f in (obj, getattr(obj, "__wrapped__", None)):
+            code = getattr(f, "__code__", None)
+            if code is not None:
+                codes[code] = dotted
+    c_names = {prefix: frozenset(names) for prefix, names in rules["c_names"].items()}
+    active, hits = [False], []
+
+    def profiler(frame, event, arg):
+        if not active[0]:
+            return
+        if event == "call":
+            code = frame.f_code
+            name = codes.get(code)
+            if name is None and code.co_filename.startswith(dirs):
+                name = f"{code.co_filename.rsplit(os.sep, 2)[-2]}.{code.co_name}"
+            if name is not None:
+                hits.append(name)
+        elif event == "c_call":
+            fname = getattr(arg, "__name__", "")
+            module = getattr(arg, "__module__", None)
+            if module is None:
+                owner = getattr(arg, "__self__", None)
+                module = type(owner).__module__ if owner is not None else ""
+            for prefix, names in c_names.items():
+                if fname in names and str(module).startswith(prefix):
+                    hits.append(f"{prefix}.{fname}")
+
+    sys.setprofile(profiler)
+
+    # -------------------------------------------------------------- audit hook
+    scratch = os.path.realpath(os.getcwd())
+    protected = tuple(os.path.realpath(p) for p in program["protected"])
+    blocked = []
+    realpath, fspath = os.path.realpath, os.fspath
+    denied_events = {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+                     "os.forkpty", "pty.spawn", "os.kill", "os.killpg", "signal.pthread_kill",
+                     "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.call_function",
+                     "sys.addaudithook", "sys.setprofile", "sys.settrace", "_thread.start_new_thread",
+                     "socket.connect", "socket.bind", "socket.sendto", "socket.getaddrinfo",
+                     "webbrowser.open", "os.startfile", "winreg.OpenKey"}
+    path_events = {"os.listdir", "os.scandir", "os.remove", "os.rename", "os.rmdir", "os.mkdir",
+                   "os.chmod", "os.chown", "os.symlink", "os.link", "os.truncate", "os.utime",
+                   "shutil.rmtree", "shutil.copyfile", "shutil.move", "os.chdir"}
+    changing = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.symlink",
+                "os.link", "os.truncate", "os.utime", "shutil.rmtree", "shutil.move", "os.chdir"}
+    special = {"__code__", "__globals__", "__closure__"}
+
+    def where(path):
+        try:
+            if isinstance(path, int):
+                return None
+            return realpath(fspath(path).decode() if isinstance(path, bytes) else fspath(path))
+        except Exception:
+            return ""
+
+    def inside(p, root):
+        return p == root or p.startswith(root + os.sep)
+
+    def refuse(event, detail=""):
+        if len(blocked) < 20:
+            blocked.append(f"{event} {detail}".strip())
+        raise PermissionError(f"not allowed while grading: {event} {detail}".strip())
+
+    def hook(event, args):
+        if event == "open":
+            p = where(args[0])
+            if p is None:
+                return
+            mode, flags = args[1] or "r", args[2] or 0
+            writing = any(c in str(mode) for c in "wax+") or flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+            if any(inside(p, r) for r in protected):
+                refuse("open", p)
+            if writing and not inside(p, scratch):
+                refuse("open for writing", p)
+        elif event in denied_events:
+            refuse(event)
+        elif event in path_events:
+            p = where(args[0]) if args else ""
+            if p and any(inside(p, r) for r in protected):
+                refuse(event, p)
+            if event in changing and p and not inside(p, scratch):
+                refuse(event, p)
+        elif event == "object.__setattr__" and len(args) > 1 and args[1] in special:
+            refuse("setting " + str(args[1]))
+
+    sys.addaudithook(hook)
+
+    # -------------------------------------------------------------- the cells
+    cell_limit, started = float(limits["cell_seconds"]), monotonic()
+    for index, cell in enumerate(program["cells"]):
+        send({"type": "cell", "index": index, "id": cell["id"], "event": "start"})
+        error = None
+        try:
+            arm(cell_limit)
+            result = run_cell(cell["source"], store_history=False)
+            disarm()
+            exc = result.error_in_exec or result.error_before_exec
+            if exc is not None:
+                error = _describe(exc)
+        except BaseException as e:  # an interrupt that landed outside the cell's own code
+            disarm()
+            error = _describe(e)
+        send({"type": "cell", "index": index, "id": cell["id"], "event": "end", "error": error,
+              "seconds": round(monotonic() - started, 3)})
+
+    # -------------------------------------------------------------- the graded calls
+    defined = {}
+    for name in program["graded"]:
+        obj = user_ns.get(name)
+        defined[name] = None if obj is None else type(obj).__name__
+    send({"type": "cells_done", "defined": defined})
+
+    # nothing the cells left behind may run during the calls: signal handlers, gc callbacks
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
+        try:
+            signal_fn(sig, signal.SIG_DFL)
+        except Exception:
+            pass
+    signal_fn(signal.SIGALRM, on_alarm)
+    import gc
+    gc.callbacks.clear()
+
+    cases = pickle.load(stdin)
+    call_limit = float(limits["call_seconds"])
+    for name, fn_cases in cases.items():
+        fn = user_ns.get(name)
+        timed_out = False
+        for i, (args, kwargs) in enumerate(fn_cases):
+            header = {"type": "result", "name": name, "case": i}
+            if timed_out:
+                # one runaway case is enough to know; the rest would only spend the notebook's time
+                header.update(ok=False, error="not run: an earlier case of this function ran out of time")
+                send(header)
+                continue
+            if fn is None or not callable(fn):
+                header.update(ok=False, error=f"{name} is not defined" if fn is None else
+                              f"{name} is a {type(fn).__name__}, not a function")
+                send(header)
+                continue
+            args = tuple(copy_arg(a) for a in args)
+            kwargs = {k: copy_arg(v) for k, v in kwargs.items()}
+            del hits[:]
+            t0 = monotonic()
+            try:
+                arm(call_limit)
+                active[0] = True
+                out = fn(*args, **kwargs)
+                active[0] = False
+                disarm()
+                blobs = []
+                header.update(ok=True, output=_encode(out, blobs, asarray, ndarray, generic),
+                              inputs_after=[_encode(a, blobs, asarray, ndarray, generic)
+                                            if isinstance(a, ndarray) else None for a in args])
+            except BaseException as e:
+                active[0] = False
+                disarm()
+                blobs = []
+                timed_out = isinstance(e, Interrupt)
+                header.update(ok=False, error=_describe(e, limit_name=name))
+            header["seconds"] = round(monotonic() - t0, 4)
+            if hits:
+                header["forbidden"] = hits[:1]   # the outermost forbidden call
+            send(header, blobs)
+    send({"type": "done", "blocked": blocked})
+
+
+# ------------------------------------------------------------------ helpers (no student code yet)
+
+def _package_dirs(specs):
+    """Folders whose code a graded function may not run: "package/sub" -> its path, "!x" excluded."""
+    import importlib.util
+    out = []
+    for spec in specs:
+        top, _, rest = spec.partition("/")
+        try:
+            found = importlib.util.find_spec(top)
+        except Exception:
+            found = None
+        if found is None or not found.submodule_search_locations:
+            continue
+        base = list(found.submodule_search_locations)[0]
+        out.append(os.path.join(base, rest) + os.sep if rest else base + os.sep)
+    return out
+
+
+def _resolve(dotted):
+    """The object named `dotted` when its top-level module is already imported; else None."""
+    parts = dotted.split(".")
+    obj = sys.modules.get(parts[0])
+    for p in parts[1:]:
+        if obj is None:
+            return None
+        obj = getattr(obj, p, None)
+    return obj
+
+
+def _describe(e, limit_name=None):
+    """A short text for an exception, without trusting its methods."""
+    try:
+        if isinstance(e, Interrupt):
+            return "TimeoutError: the time limit ran out" + (f" in {limit_name}" if limit_name else "")
+        text = f"{type(e).__name__}: {e}"
+    except BaseException:
+        text = type(e).__name__
+    where = ""
+    try:
+        tb = e.__traceback__
+        last = None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename.startswith("<ipython-input-"):
+                last = tb
+            tb = tb.tb_next
+        if last is not None:
+            where = f" (line {last.tb_lineno} of {last.tb_frame.f_code.co_name})"
+    except BaseException:
+        pass
+    return (text[:600] + where)[:800]
+
+
+def _encode(obj, blobs, asarray, ndarray, generic, depth=0):
+    """A JSON description of a return value; array bytes are appended to `blobs`."""
+    if depth > 4:
+        return {"t": "unsupported", "type": "nesting too deep"}
+    if obj is None:
+        return {"t": "none"}
+    if type(obj) is bool or type(obj) is int or type(obj) is float:
+        if type(obj) is int and abs(obj) > 2 ** 62:
+            return {"t": "unsupported", "type": "int too large"}
+        return {"t": "num", "v": obj}
+    if type(obj) in (tuple, list):
+        return {"t": type(obj).__name__, "items": [_encode(o, blobs, asarray, ndarray, generic, depth + 1)
+                                                  for o in obj[:64]]}
+    if type(obj) is dict:
+        return {"t": "dict", "items": [[str(k), _encode(v, blobs, asarray, ndarray, generic, depth + 1)]
+                                       for k, v in list(obj.items())[:64] if type(k) is str]}
+    try:
+        a = asarray(obj)
+        if type(a) is not ndarray:
+            a = a.view(ndarray)
+    except BaseException as e:
+        return {"t": "unsupported", "type": type(obj).__name__, "error": _describe(e)}
+    if a.dtype.kind not in "biufc":
+        return {"t": "unsupported", "type": type(obj).__name__, "dtype": str(a.dtype)}
+    data = a.tobytes(order="C")
+    blobs.append(data)
+    return {"t": "array", "dtype": a.dtype.str, "shape": list(a.shape), "nbytes": len(data)}
+
+
+if __name__ == "__main__":
+    main()
