@@ -7,7 +7,9 @@ through NumPy's conversion (`np.asarray`), inside `try`, and never through its o
 object with a lying `__eq__` or a raising `__array__` fails cleanly instead of passing or crashing.
 
 Each assignment module (a01, a02, ...) describes its graded functions with a `Graded` record and
-registers it here; the judge then looks the function up by name.
+registers it here; the judge then looks the function up by name. A function whose result is not one
+array (a pair of arrays, a random sample) brings its own `judge`, which `judge` hands the output to;
+it can use `default_judge` for the parts that are plain arrays.
 """
 
 import itertools
@@ -18,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 __all__ = ["Case", "Verdict", "Mistake", "Graded", "register", "graded", "cases", "expected",
-           "judge", "check", "fmt"]
+           "judge", "default_judge", "check", "fmt"]
 
 
 # ----------------------------------------------------------------------------- records
@@ -67,6 +69,9 @@ class Graded:
     reference: Callable                            # the reference implementation
     mistakes: Callable[[Case, np.ndarray], list]   # (case, expected) -> [Mistake]
     argnames: tuple = ("x", "k")                   # names of the positional args, for messages
+    # a judge of its own, (case, output, inputs_after) -> Verdict, for outputs that are not one
+    # array (a tuple, a random sample); None: `default_judge` compares with the reference
+    judge: Callable | None = None
 
 
 _REGISTRY: dict[tuple[str, str], Graded] = {}
@@ -114,8 +119,11 @@ def _graded_of(case):
 
 
 def expected(case):
-    """The reference answer for `case`."""
-    return np.asarray(_graded_of(case).reference(*case.args, **case.kwargs))
+    """The reference answer for `case`: an array, or a tuple of arrays for a function returning one."""
+    out = _graded_of(case).reference(*case.args, **case.kwargs)
+    if isinstance(out, tuple):
+        return tuple(np.asarray(o) for o in out)
+    return np.asarray(out)
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -250,8 +258,17 @@ def _shape_mistakes(raw, ref, dtype):
 def judge(case, output, inputs_after=None):
     """Judge `output` (anything) as the result of `case`; `inputs_after` are the args after the call.
 
-    Never raises because of `output`: every problem becomes a failing Verdict.
+    Never raises because of `output`: every problem becomes a failing Verdict. A graded function
+    with a judge of its own is judged by it, any other by `default_judge`.
     """
+    own = _graded_of(case).judge
+    if own is not None:
+        return own(case, output, inputs_after)
+    return default_judge(case, output, inputs_after)
+
+
+def default_judge(case, output, inputs_after=None):
+    """Judge `output` as one array, against the reference answer, naming a known mistake if it is one."""
     g = _graded_of(case)
     ref = expected(case)
     dtype = _case_dtype(case)
@@ -338,7 +355,7 @@ def _modified_inputs(case, inputs_after):
     except Exception:
         return ""
     for n, before, a in zip(names, case.args, after):
-        if before is None:
+        if not isinstance(before, np.ndarray):   # None, sizes, a random generator: not data to keep
             continue
         try:
             a = np.asarray(a)
