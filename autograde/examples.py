@@ -125,7 +125,7 @@ def correlate1d(x, k):
 }
 OSCAR_CELL = '''
 # a scratch cell that crashes: grading goes on
-values = conv2d(np.ones((1, 1, 3, 3)), np.ones((2, 2, 2, 2)))
+values = conv2d(np.ones((3, 3)), np.ones((2, 2)))   # conv2d takes (N, C, H, W) and (C_out, C, kH, kW)
 '''
 
 

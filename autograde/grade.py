@@ -195,7 +195,8 @@ def write_csv(path, assignment, rels, results):
     return path
 
 
-def summary(assignment, rels, results, out=sys.stdout):
+def summary(assignment, rels, results, out=None):
+    out = out or sys.stdout
     names = [n for rel in rels for n, _ in rel.graded]
     max_score = sum(rel.max_score for rel in rels)
     width = max([7] + [len(s) for s in results])
@@ -231,8 +232,9 @@ def protected_paths(root, submitted, db_url):
 
 
 def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None, workers=None,
-          scheduler=None, regrade=False, only=None, limits=None, course=COURSE, progress=True, out=sys.stdout):
+          scheduler=None, regrade=False, only=None, limits=None, course=COURSE, progress=True, out=None):
     """Grade `assignment` for every student under `submitted`; returns {student: [results]}."""
+    out = out or sys.stdout
     root = Path(root).resolve()
     submitted = Path(submitted).resolve() if submitted else root / "submitted"
     db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"

@@ -58,6 +58,7 @@ class Outcome:
     finished: bool = False                           # every case was called and reported
     log: str = ""                                    # the end of the student's printed output
     seconds: float = 0.0
+    pid: int = 0                                     # the process (and process group) that ran it
 
 
 class ProtocolError(Exception):
@@ -210,6 +211,7 @@ def run(program, cases, limits=None, python=None):
                 [python or sys.executable, "-I", str(RUNNER), str(write_fd)], cwd=scratch,
                 env=_environment(scratch), stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
                 pass_fds=(write_fd,), start_new_session=True, close_fds=True)
+        outcome.pid = proc.pid
         os.close(write_fd)
         write_fd = None
         _converse(proc, program, cases, limits, _Reader(read_fd), outcome, start)
