@@ -318,3 +318,16 @@ def test_hidden_cases_depend_on_a_secret_and_the_student(tmp_path):
     assert grade.secret(tmp_path) == key
     a, b = grader.student_seed(key, A01, "ann"), grader.student_seed(key, A01, "bob")
     assert a != b and a == grader.student_seed(key, A01, "ann") and a != grader.student_seed("other", A01, "ann")
+
+
+@pytest.mark.slow
+def test_the_main_job_builds_the_course_and_grades_the_example_class(tmp_path, capsys):
+    from autograde import demo
+
+    assert demo.main(tmp_path / "class", jobs=2, course=tmp_path / "course", nbgrader_root=tmp_path / "nbgrader") == 0
+    out = capsys.readouterr().out
+    assert "ada" in out and "12 / 12" in out and "For a person to look at" in out
+    assert (tmp_path / "class" / "grades" / f"{A01}.csv").exists()
+    assert (tmp_path / "class" / "feedback" / "linus" / A01 / "convolution.html").exists()
+    built = tmp_path / "course" / A01 / "convolution.ipynb"
+    assert built.read_bytes() == (REPO / "course" / A01 / "convolution.ipynb").read_bytes()

@@ -1,0 +1,89 @@
+"""Grading throughput: `python -m autograde grade` against plain sequential `nbgrader autograde`.
+
+Both grade the same submissions of assignment 01 in one run, each in a course folder of its own:
+nbgrader's autograde executes every notebook (hidden tests included) in a Jupyter kernel, one
+student after another; the course's command runs each submission's code in a sandboxed process,
+several at once, and judges the outputs outside it. Prints notebooks per minute for each and the
+ratio.
+
+    python bench/bench_grading.py                 # 12 submissions, workers = CPUs
+    python bench/bench_grading.py --students 24 --jobs 2
+"""
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograde import build, examples, grade  # noqa: E402
+
+ASSIGNMENT = examples.ASSIGNMENT
+# submissions nbgrader can grade as well: correct ones and ones with mistakes (no damaged files)
+KINDS = ("ada", "grace", "linus", "mallory")
+
+
+def make_class(root, n):
+    classroom = examples.example_class()
+    for i in range(n):
+        kind = KINDS[i % len(KINDS)]
+        path = Path(root) / "submitted" / f"{kind}{i:03d}" / ASSIGNMENT / f"{examples.NOTEBOOK}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(classroom[kind])
+
+
+def time_nbgrader(root, students):
+    """Sequential `nbgrader autograde`, one student after another, through nbgrader's API."""
+    build.write_source(build.to_notebook(build.SOLUTIONS / ASSIGNMENT / f"{examples.NOTEBOOK}.py"),
+                       root, ASSIGNMENT, examples.NOTEBOOK)
+    api = build.nbgrader_api(root)
+    api.generate_assignment(ASSIGNMENT, force=True, create=True)
+    t0 = time.perf_counter()
+    failed = 0
+    for student in students:
+        result = api.autograde(ASSIGNMENT, student, force=True, create=True)
+        failed += not result["success"]
+    return time.perf_counter() - t0, failed
+
+
+def time_ours(root, workers):
+    t0 = time.perf_counter()
+    with open(os.devnull, "w") as quiet:
+        grade.grade(ASSIGNMENT, root=root, workers=workers, regrade=True, progress=False, out=quiet)
+    return time.perf_counter() - t0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--students", type=int, default=12)
+    p.add_argument("--jobs", type=int, default=os.cpu_count())
+    args = p.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-grading-"))
+    try:
+        ours_root, nbg_root = tmp / "ours", tmp / "nbgrader"
+        make_class(ours_root, args.students)
+        make_class(nbg_root, args.students)
+        students = sorted(p.name for p in (nbg_root / "submitted").iterdir())
+        print(f"grading {args.students} submissions of {ASSIGNMENT}: python {platform.python_version()}, "
+              f"{os.cpu_count()} CPUs, {platform.machine()}")
+        nbg, failed = time_nbgrader(nbg_root, students)
+        ours = time_ours(ours_root, args.jobs)
+        rate = lambda seconds: 60 * args.students / seconds
+        print(f"{'':32}{'seconds':>10}{'notebooks/min':>16}")
+        print(f"{'nbgrader autograde (sequential)':32}{nbg:>10.1f}{rate(nbg):>16.1f}"
+              + (f"   ({failed} failed)" if failed else ""))
+        print(f"{f'autograde grade --jobs {args.jobs}':32}{ours:>10.1f}{rate(ours):>16.1f}")
+        print(f"throughput ratio (ours / nbgrader): {nbg / ours:.2f}x")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
