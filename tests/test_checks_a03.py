@@ -10,7 +10,6 @@ import torch.nn.functional as F
 
 from cnnkit import checks
 from cnnkit import reference as R
-from cnnkit.checks import core
 
 A03 = checks.for_assignment("03")
 NAMES = checks.GRADED["03"]
@@ -245,7 +244,7 @@ def _named(name, fn, code, text):
     return found[0]
 
 
-def _ceil_pool(pool, zero_pad=False):
+def _ceil_pool(pool):
     def fn(x, k, s=None):
         return pool(x, k, s, ceil_mode=True)
     return fn
@@ -290,7 +289,6 @@ def _indices_with(transform):
 
 def _last_max(x, k, s=None):
     kh, kw, sh, sw, Ho, Wo = _geometry(x, k, s)
-    flipped = x[:, :, ::-1, ::-1]
     N, C, H, W = x.shape
     y, idx = max_pool_loops(x, k, s, with_indices=True)
     for n in range(N):
@@ -300,7 +298,6 @@ def _last_max(x, k, s=None):
                     block = x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]
                     a = block.size - 1 - int(np.argmax(block.ravel()[::-1]))
                     idx[n, c, i, j] = (i * sh + a // kw) * W + j * sw + a % kw
-    del flipped
     return y, idx
 
 

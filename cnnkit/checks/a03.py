@@ -28,7 +28,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import reference as R
 from .core import (Case, Graded, Mistake, Verdict, _as_plain, _case_dtype, _fail, _indent, _modified_inputs,
-                   _safe_str, _to_float, default_judge, describe_inputs, expected, fmt, register, tolerances)
+                   _to_float, default_judge, describe_inputs, expected, fmt, register, tolerances)
 
 ASSIGNMENT = "03"
 FUNCTIONS = ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d", "global_avg_pool2d", "stochastic_pool2d")
