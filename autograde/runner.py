@@ -5,10 +5,11 @@ holds nothing but what the student submitted. It never decides a grade: it only 
 cells, calls each graded function on the inputs the grader sends, and writes what came back to a
 pipe. The grader judges those outputs in a process that never ran student code.
 
-Protocol (all on file descriptors set up by the grader):
-  stdin   two pickles from the grader: the program (cells, graded names, limits, rules), then,
+Protocol (on two pipes whose numbers the grader passes in argv; stdin is /dev/null, so a stray
+`input()` in a cell meets an end of file and nothing else):
+  fd IN   two pickles from the grader: the program (cells, graded names, limits, rules), then,
           only after every cell has run, the cases (inputs) of each graded function.
-  fd N    (its number in argv) records to the grader, each a 4-byte big-endian length and a payload: one line of JSON,
+  fd OUT  records to the grader, each a 4-byte big-endian length and a payload: one line of JSON,
           then the raw bytes of any arrays it describes.
   stdout/stderr  the student's printed output, to a log file capped in size by RLIMIT_FSIZE.
 
@@ -47,9 +48,9 @@ def set_limits(limits):
 
 
 def main():
-    out_fd = int(sys.argv[1])
+    in_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
     write, monotonic, dumps = os.write, time.monotonic, json.dumps
-    stdin = sys.stdin.buffer
+    stdin = os.fdopen(in_fd, "rb")
     program = pickle.load(stdin)
     limits = program["limits"]
     set_limits(limits)
@@ -339,8 +340,11 @@ def _encode(obj, blobs, asarray, ndarray, generic, depth=0):
             return {"t": "unsupported", "type": "int too large"}
         return {"t": "num", "v": obj}
     if type(obj) in (tuple, list):
-        return {"t": type(obj).__name__, "items": [_encode(o, blobs, asarray, ndarray, generic, depth + 1)
-                                                  for o in obj[:64]]}
+        if len(obj) <= 64 and any(isinstance(o, (ndarray, tuple, list, dict)) for o in obj):
+            # a pair like (values, indices) keeps its structure
+            return {"t": type(obj).__name__, "items": [_encode(o, blobs, asarray, ndarray, generic, depth + 1)
+                                                      for o in obj]}
+        # a list of numbers (or of rows) is the array it spells
     if type(obj) is dict:
         return {"t": "dict", "items": [[str(k), _encode(v, blobs, asarray, ndarray, generic, depth + 1)]
                                        for k, v in list(obj.items())[:64] if type(k) is str]}

@@ -202,19 +202,23 @@ def run(program, cases, limits=None, python=None):
     outcome = Outcome()
     start = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="autograde-"))
-    read_fd, write_fd = os.pipe()
+    read_fd, write_fd = os.pipe()       # records: runner -> grader
+    in_read, in_write = os.pipe()       # program and cases: grader -> runner
     log_path = scratch / "output.log"
     proc = None
     try:
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                [python or sys.executable, "-I", str(RUNNER), str(write_fd)], cwd=scratch,
-                env=_environment(scratch), stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
-                pass_fds=(write_fd,), start_new_session=True, close_fds=True)
+                [python or sys.executable, "-I", str(RUNNER), str(in_read), str(write_fd)], cwd=scratch,
+                env=_environment(scratch), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                pass_fds=(in_read, write_fd), start_new_session=True, close_fds=True)
         outcome.pid = proc.pid
         os.close(write_fd)
-        write_fd = None
-        _converse(proc, program, cases, limits, _Reader(read_fd), outcome, start)
+        os.close(in_read)
+        write_fd = in_read = None
+        with os.fdopen(in_write, "wb") as feed:
+            in_write = None
+            _converse(proc, feed, program, cases, limits, _Reader(read_fd), outcome, start)
     except ProtocolError as e:
         outcome.problem = outcome.problem or f"the notebook's process sent something unreadable ({e})"
     finally:
@@ -222,7 +226,7 @@ def run(program, cases, limits=None, python=None):
             _kill_group(proc)
             if not outcome.finished and proc.returncode not in (0, None) and not outcome.problem:
                 outcome.problem = _exit_reason(proc.returncode)
-        for fd in (read_fd, write_fd):
+        for fd in (read_fd, write_fd, in_read, in_write):
             if fd is not None:
                 try:
                     os.close(fd)
@@ -254,11 +258,11 @@ def _tail(path, limit=4000):
         return ""
 
 
-def _converse(proc, program, cases, limits, reader, outcome, start):
+def _converse(proc, feed, program, cases, limits, reader, outcome, start):
     notebook_deadline = start + limits.notebook_seconds
     try:
-        proc.stdin.write(pickle.dumps(program, protocol=4))
-        proc.stdin.flush()
+        feed.write(pickle.dumps(program, protocol=4))
+        feed.flush()
     except (BrokenPipeError, OSError):
         outcome.problem = "the notebook's process did not start"
         return
@@ -294,8 +298,8 @@ def _converse(proc, program, cases, limits, reader, outcome, start):
             raise ProtocolError(f"unexpected record {kind!r} while running cells")
 
     try:
-        proc.stdin.write(pickle.dumps(cases, protocol=4))
-        proc.stdin.close()
+        feed.write(pickle.dumps(cases, protocol=4))
+        feed.close()
     except (BrokenPipeError, OSError):
         outcome.problem = "the notebook's process stopped before its functions were called"
         return

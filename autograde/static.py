@@ -18,30 +18,38 @@ Cells that could not be parsed are skipped by both (IPython magics are translate
 """
 
 import ast
+import fnmatch
 from dataclasses import dataclass
 
 DYNAMIC_CALLS = {"eval", "exec", "compile", "__import__", "globals", "locals", "vars", "breakpoint"}
-TAMPER_MODULES = {"os", "sys", "gc", "ctypes", "signal", "threading", "_thread", "multiprocessing",
-                  "concurrent", "subprocess", "socket", "importlib", "builtins", "inspect", "atexit",
-                  "weakref", "pickle", "marshal", "shutil", "tempfile", "glob", "pathlib", "io", "code",
-                  "codeop", "types", "faulthandler", "resource", "mmap", "traceback", "dis", "asyncio",
-                  "pty", "fcntl", "posix", "sysconfig", "site", "runpy", "zipimport", "pkgutil", "IPython",
-                  "autograde", "nbgrader", "cnnkit.checks", "jupyter_client", "ipykernel", "dill",
-                  "cloudpickle", "joblib", "urllib", "http", "requests", "shelve", "sqlite3"}
-TAMPER_CALLS = DYNAMIC_CALLS | {"open", "input", "exit", "quit", "setattr", "delattr", "get_ipython",
-                                "memoryview"}
-TAMPER_ATTRS = {"__code__", "__globals__", "__builtins__", "__closure__", "__dict__", "__subclasses__",
-                "__bases__", "__mro__", "__getattribute__", "__self__", "__func__", "__wrapped__",
-                "__traceback__", "__loader__", "__spec__", "__reduce__", "__reduce_ex__", "__setattr__",
-                "__delattr__", "__class__", "__defaults__", "__kwdefaults__", "__import__",
-                "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next",
-                "gi_frame", "cr_frame", "ag_frame", "co_code", "func_globals"}
+# modules with no use in a course exercise but many in faking a grade
+TAMPER_MODULES = {"gc", "ctypes", "signal", "threading", "_thread", "multiprocessing", "concurrent",
+                  "subprocess", "socket", "importlib", "builtins", "inspect", "atexit", "weakref", "pickle",
+                  "marshal", "code", "codeop", "faulthandler", "resource", "mmap", "dis", "pty", "fcntl",
+                  "posix", "runpy", "zipimport", "pkgutil", "IPython", "autograde", "nbgrader",
+                  "jupyter_client", "ipykernel", "dill", "cloudpickle", "sqlite3", "shelve", "_io", "io.open_code"}
+# from modules an exercise may use (os.path, sys.float_info, ...): the parts that reach the process itself
+TAMPER_NAMES = ["os.write*", "os.pwrite*", "os.dup*", "os.fdopen", "os.open", "os.close*", "os.read*", "os.pipe*",
+                "os._exit", "os.kill*", "os.fork*", "os.system", "os.popen", "os.exec*", "os.spawn*",
+                "os.posix_spawn*", "os.set*", "os.putenv", "os.unsetenv", "os.abort", "os.sendfile",
+                "sys.modules", "sys.argv", "sys.orig_argv", "sys.set*", "sys._getframe", "sys._current_frames",
+                "sys.meta_path", "sys.path_hooks", "sys.path_importer_cache", "sys.addaudithook", "sys.audit",
+                "sys.stdin", "sys.__std*", "sys.excepthook", "sys.displayhook", "sys.breakpointhook",
+                "sys.exc_info", "sys.exception", "sys.last_*", "sys.call_tracing", "sys.getprofile",
+                "sys.gettrace", "sys.monitoring", "sys._*", "io.open", "io.FileIO", "pathlib.Path.write*",
+                "pathlib.Path.open", "shutil.*", "tempfile.*"]
+TAMPER_CALLS = DYNAMIC_CALLS | {"open", "setattr", "delattr", "get_ipython"}
+TAMPER_ATTRS = {"__code__", "__globals__", "__builtins__", "__closure__", "__subclasses__", "__bases__",
+                "__mro__", "__getattribute__", "__self__", "__func__", "__wrapped__", "__traceback__",
+                "__loader__", "__spec__", "__reduce__", "__reduce_ex__", "__setattr__", "__delattr__",
+                "__defaults__", "__kwdefaults__", "__import__", "f_back", "f_globals", "f_locals", "f_builtins",
+                "f_code", "tb_frame", "tb_next", "gi_frame", "cr_frame", "ag_frame", "co_code", "func_globals"}
 TAMPER_METHODS = {"__del__", "__init_subclass__", "__set_name__", "__class_getitem__"}
 # numpy's file readers and writers: a graded function has no files to read
 IO_FUNCTIONS = {"numpy.load", "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.loadtxt",
                 "numpy.savetxt", "numpy.genfromtxt", "numpy.fromfile", "numpy.memmap", "numpy.lib.format",
                 "numpy.ndarray.tofile"}
-MAGICS_ALLOWED = {"matplotlib", "time", "timeit", "precision", "pprint"}
+MAGICS_ALLOWED = {"matplotlib", "time", "timeit", "precision", "pprint", "capture"}
 
 
 @dataclass(frozen=True)
@@ -199,12 +207,13 @@ def tampering(cells):
     for cell_id, source in cells:
         for line in source.splitlines():
             stripped = line.strip()
-            if stripped.startswith("!") or stripped.startswith("%%"):
-                findings.append(Finding(cell_id, 0, f"runs a shell or cell magic ({stripped[:40]!r})"))
+            if stripped.startswith("!"):
+                findings.append(Finding(cell_id, 0, f"runs a shell command ({stripped[:40]!r})"))
             elif stripped.startswith("%"):
-                magic = stripped[1:].split()[0] if stripped[1:].split() else ""
+                words = stripped.lstrip("%").split()
+                magic = words[0] if words else ""
                 if magic not in MAGICS_ALLOWED:
-                    findings.append(Finding(cell_id, 0, f"uses the magic %{magic}"))
+                    findings.append(Finding(cell_id, 0, f"uses the magic {stripped[:2].rstrip()}{magic}"))
     trees = parse([(cell_id, _without_magics(source)) for cell_id, source in cells])
     names = Names(trees)
     modules = {a for a, q in names.alias.items() if _is_module_path(q)}
@@ -212,11 +221,12 @@ def tampering(cells):
         for node in ast.walk(tree):
             line = getattr(node, "lineno", 0)
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
                 for m in mods:
-                    if _matches(m, TAMPER_MODULES) or m.split(".")[0] in {t.split(".")[0] for t in TAMPER_MODULES
-                                                                          if "." not in t}:
+                    if _matches(m, TAMPER_MODULES) or _tamper_name(m):
                         findings.append(Finding(cell_id, line, f"imports {m}"))
+                        break
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in TAMPER_CALLS:
                 if node.func.id in ("setattr", "delattr") and node.args and \
                         not (isinstance(node.args[0], ast.Name) and node.args[0].id in modules) and \
@@ -226,6 +236,10 @@ def tampering(cells):
                 findings.append(Finding(cell_id, line, f"calls {node.func.id}()"))
             elif isinstance(node, ast.Attribute) and node.attr in TAMPER_ATTRS:
                 findings.append(Finding(cell_id, line, f"uses .{node.attr}"))
+            elif isinstance(node, ast.Attribute) and _tamper_name(names.qualify(node) or ""):
+                findings.append(Finding(cell_id, line, f"uses {names.qualify(node)}"))
+            elif isinstance(node, ast.Name) and _tamper_name(names.alias.get(node.id, "")):
+                findings.append(Finding(cell_id, line, f"uses {names.alias[node.id]}"))
             elif isinstance(node, ast.Name) and node.id in ("__builtins__", "__loader__", "__spec__"):
                 findings.append(Finding(cell_id, line, f"uses {node.id}"))
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in TAMPER_METHODS:
@@ -243,6 +257,10 @@ def tampering(cells):
                                                         f"changes the module {names.alias[base.id]} "
                                                         f"(assigns {ast.unparse(sub)})"))
     return _unique(findings)
+
+
+def _tamper_name(dotted):
+    return bool(dotted) and any(fnmatch.fnmatchcase(dotted, pattern) for pattern in TAMPER_NAMES)
 
 
 def _is_module_path(dotted):

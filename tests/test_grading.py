@@ -108,7 +108,10 @@ def test_static_check_resolves_imports_aliases_and_helpers():
 
 
 def test_tampering_finds_the_machinery_of_a_fake_grade():
-    bad = {"import sys\nsys.modules['cnnkit.checks'].check = print": "imports sys",
+    bad = {"import sys\nsys.modules['cnnkit.checks'].check = print": "sys.modules",
+           "import os\nos.write(3, b'forged')": "uses os.write",
+           "from os import dup2": "imports os.dup2",
+           "import gc\ngc.get_referrers(np)": "imports gc",
            "np.allclose = lambda *a, **k: True": "changes the module numpy",
            "get_ipython().ast_transformers.append(None)": "calls get_ipython()",
            "class A:\n    def __del__(self):\n        pass": "defines __del__",
@@ -118,8 +121,31 @@ def test_tampering_finds_the_machinery_of_a_fake_grade():
     for source, what in bad.items():
         found = static.tampering([("setup", "import numpy as np"), ("x", source)])
         assert any(what in f.what for f in found), (source, found)
-    fine = "%timeit sum(range(3))\nclass Layer:\n    def __init__(self):\n        setattr(self, 'w', 1)\n"
-    assert static.tampering([("setup", "import numpy as np"), ("x", fine)]) == []
+    fine = ("%timeit sum(range(3))\nclass Layer:\n    def __init__(self):\n        setattr(self, 'w', 1)\n"
+            "import os, sys, math, warnings\nfrom cnnkit.checks import for_assignment\n"
+            "print(os.path.join('a', 'b'), sys.float_info.eps, type(Layer()).__name__, Layer().__class__)\n")
+    assert static.tampering([("setup", "import numpy as np"), ("x", fine), ("y", "%%time\nz = 1\n")]) == []
+
+
+@pytest.mark.slow
+def test_honest_habits_cost_nothing_warnings_lists_input_and_timing():
+    honest = {
+        # a warning on the way to a right answer
+        "conv2d": examples.GRACE["conv2d"].replace("    if b is not None:",
+                                                   "    np.log(np.zeros(1))   # RuntimeWarning: divide by zero\n"
+                                                   "    import warnings\n    warnings.warn('just saying')\n"
+                                                   "    if b is not None:"),
+        # a plain Python list of numbers is the array it spells
+        "correlate1d": "def correlate1d(x, k):\n    m = len(k)\n"
+                       "    return [float(np.dot(x[i:i + m], k)) for i in range(len(x) - m + 1)]\n",
+        "convolve2d": "%%time\ndef convolve2d(x, k):\n    return correlate2d(x, np.asarray(k)[::-1, ::-1])\n",
+    }
+    r = submit(honest, after={"convolve1d": "answer = input('press enter')\n"})
+    s = scores(r)
+    assert s["conv2d"] == 4 and s["convolve2d"] == 2 and r["status"] == "graded" and not r["review"]
+    assert 0 < s["correlate1d"] < 2   # right on float64 cases, a float64 list for float32 inputs
+    assert "wrong_dtype" in function(r, "correlate1d")["diagnoses"]
+    assert any("EOFError" in c["error"] for c in r["cell_errors"])
 
 
 # ----------------------------------------------------------------------------- attacks
