@@ -16,7 +16,6 @@ The steps, in order:
    submissions a person should look at.
 """
 
-import argparse
 import csv
 import hashlib
 import json

@@ -16,7 +16,6 @@ this process, in a process pool, or on a Dask worker on another machine.
 import hashlib
 import time
 
-import numpy as np
 
 from cnnkit import checks
 

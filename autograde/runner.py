@@ -101,7 +101,7 @@ def main():
         signal.setitimer(signal.ITIMER_REAL, 0, 0)
         deadline[0] = None
 
-    setitimer, signal_fn = signal.setitimer, signal.signal
+    signal_fn = signal.signal
     signal.signal(signal.SIGALRM, on_alarm)
 
     # -------------------------------------------------------------- forbidden calls (profiler)

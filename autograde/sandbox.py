@@ -258,13 +258,20 @@ def _tail(path, limit=4000):
         return ""
 
 
+def _send(feed, obj, outcome, problem):
+    """Pickle `obj` to the runner; False (and `problem` noted) when it is no longer listening."""
+    try:
+        feed.write(pickle.dumps(obj, protocol=4))
+        feed.flush()
+        return True
+    except (BrokenPipeError, OSError):
+        outcome.problem = problem
+        return False
+
+
 def _converse(proc, feed, program, cases, limits, reader, outcome, start):
     notebook_deadline = start + limits.notebook_seconds
-    try:
-        feed.write(pickle.dumps(program, protocol=4))
-        feed.flush()
-    except (BrokenPipeError, OSError):
-        outcome.problem = "the notebook's process did not start"
+    if not _send(feed, program, outcome, "the notebook's process did not start"):
         return
 
     # the cells: each must end within its limit (plus a grace period for the runner's own interrupt)
@@ -297,11 +304,7 @@ def _converse(proc, feed, program, cases, limits, reader, outcome, start):
         else:
             raise ProtocolError(f"unexpected record {kind!r} while running cells")
 
-    try:
-        feed.write(pickle.dumps(cases, protocol=4))
-        feed.close()
-    except (BrokenPipeError, OSError):
-        outcome.problem = "the notebook's process stopped before its functions were called"
+    if not _send(feed, cases, outcome, "the notebook's process stopped before its functions were called"):
         return
     expected = {name: len(c) for name, c in cases.items()}
     for name in cases:
