@@ -9,7 +9,9 @@ import torch.nn.functional as F
 from cnnkit import checks
 from cnnkit import reference as R
 
-NAMES = checks.GRADED["01"]
+# conv2d is graded in 01 and 02: every check here is bound to assignment 01
+A01 = checks.for_assignment("01")
+NAMES = A01.functions
 SEEDS = (0, 1, 7)
 
 
@@ -77,28 +79,28 @@ LOOPS = {"convolve1d": convolve1d_loops, "correlate1d": correlate1d_loops, "corr
 @pytest.mark.parametrize("impl", [LOOPS, SCIPY], ids=["loops", "scipy/torch"])
 @pytest.mark.parametrize("name", NAMES)
 def test_correct_implementations_pass_every_case(name, impl, capsys):
-    checks.check(name, impl[name])
+    A01.check(name, impl[name])
     assert f"checks passed for {name}" in capsys.readouterr().out
     for seed in SEEDS:
-        checks.check(name, impl[name], seed=seed, hidden=True)
+        A01.check(name, impl[name], seed=seed, hidden=True)
 
 
 def test_lecture_examples_are_visible_cases():
-    c1 = checks.cases("convolve1d")[0]
+    c1 = A01.cases("convolve1d")[0]
     assert "lecture" in c1.label
     np.testing.assert_array_equal(checks.expected(c1), [5, 16, 34, 52, 45, 28])
-    c2 = checks.cases("correlate2d")[0]
+    c2 = A01.cases("correlate2d")[0]
     assert "lecture" in c2.label
     np.testing.assert_array_equal(checks.expected(c2), [[19, 25], [37, 43]])
-    assert any(c.args[0].shape == (7, 7) and c.args[1].shape == (3, 3) for c in checks.cases("correlate2d"))
-    assert any(c.args[0].shape == (1, 1, 7, 7) for c in checks.cases("conv2d"))
+    assert any(c.args[0].shape == (7, 7) and c.args[1].shape == (3, 3) for c in A01.cases("correlate2d"))
+    assert any(c.args[0].shape == (1, 1, 7, 7) for c in A01.cases("conv2d"))
 
 
 # ----------------------------------------------------------------------------- cases
 
 @pytest.mark.parametrize("name", NAMES)
 def test_cases_deterministic_per_seed_and_differ_across_seeds(name):
-    a, b, c = (checks.cases(name, seed=s, hidden=True) for s in (3, 3, 4))
+    a, b, c = (A01.cases(name, seed=s, hidden=True) for s in (3, 3, 4))
     assert len(a) == len(b)
     for u, v in zip(a, b):
         assert u.label == v.label
@@ -110,11 +112,11 @@ def test_cases_deterministic_per_seed_and_differ_across_seeds(name):
 
 
 def test_hidden_cases_cover_the_awkward_shapes():
-    k1 = [c.args[1].shape for c in checks.cases("correlate1d", hidden=True)]
+    k1 = [c.args[1].shape for c in A01.cases("correlate1d", hidden=True)]
     assert (1,) in k1 and any(s[0] % 2 == 0 for s in k1)
-    k2 = [c.args[1].shape for c in checks.cases("correlate2d", hidden=True)]
+    k2 = [c.args[1].shape for c in A01.cases("correlate2d", hidden=True)]
     assert any(h != w for h, w in k2) and any(h % 2 == 0 for h, _ in k2) and (1, 1) in k2
-    conv = checks.cases("conv2d", hidden=True)
+    conv = A01.cases("conv2d", hidden=True)
     assert any(c.args[0].shape[0] > 1 for c in conv) and any(c.args[0].shape[1] > 1 for c in conv)
     assert any(len(c.args) == 3 and c.args[2] is not None for c in conv)
     assert any(len(c.args) == 2 or c.args[2] is None for c in conv)
@@ -125,7 +127,7 @@ def test_hidden_cases_cover_the_awkward_shapes():
 def _first_failure(name, fn, code, hidden=False):
     """Judge fn on the cases; return the first failing verdict (asserting one has `code`)."""
     verdicts = []
-    for case in checks.cases(name, hidden=hidden):
+    for case in A01.cases(name, hidden=hidden):
         args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in case.args)
         verdicts.append(checks.judge(case, fn(*args), inputs_after=args))
     failing = [v for v in verdicts if not v.passed]
@@ -138,7 +140,7 @@ def _first_failure(name, fn, code, hidden=False):
 
 def _check_raises(name, fn, code, hidden=False):
     with pytest.raises(AssertionError) as e:
-        checks.check(name, fn, hidden=hidden)
+        A01.check(name, fn, hidden=hidden)
     assert f"[{code}]" in str(e.value)
     return str(e.value)
 
@@ -209,7 +211,7 @@ def test_each_mistake_is_named(name, fn, code, text):
 def test_float64_for_float32_fails_only_on_hidden_float32_cases(name):
     ref = getattr(R, name)
     upcast = lambda *args: ref(*[None if a is None else a.astype(np.float64) for a in args])
-    checks.check(name, upcast)  # visible cases are float64: a float64 result is right there
+    A01.check(name, upcast)  # visible cases are float64: a float64 result is right there
     v = _first_failure(name, upcast, "wrong_dtype", hidden=True)
     assert "float32" in v.message and "float64" in v.message
     msg = _check_raises(name, upcast, "wrong_dtype", hidden=True)
@@ -221,9 +223,9 @@ def test_check_reports_every_failure_and_exceptions_with_their_line():
         raise IndexError("index 3 is out of bounds")  # a line the message quotes
 
     with pytest.raises(AssertionError) as e:
-        checks.check("correlate1d", boom)
+        A01.check("correlate1d", boom)
     msg = str(e.value)
-    n = len(checks.cases("correlate1d"))
+    n = len(A01.cases("correlate1d"))
     assert msg.startswith(f"{n} of {n} checks failed for correlate1d")
     assert msg.count("IndexError: index 3 is out of bounds") == n
     assert 'raise IndexError("index 3 is out of bounds")' in msg
@@ -231,7 +233,7 @@ def test_check_reports_every_failure_and_exceptions_with_their_line():
 
 
 def test_in_place_detection_through_inputs_after():
-    case = checks.cases("conv2d")[1]
+    case = A01.cases("conv2d")[1]
     out = checks.expected(case)
     assert checks.judge(case, out, inputs_after=case.args).passed
     changed = (case.args[0] * 2,) + case.args[1:]
@@ -240,15 +242,15 @@ def test_in_place_detection_through_inputs_after():
 
 
 def test_unknown_mistake_has_no_diagnosis_but_says_where():
-    case = checks.cases("correlate2d")[0]
+    case = A01.cases("correlate2d")[0]
     v = checks.judge(case, np.array([[19.0, 25.0], [37.0, 44.0]]))
     assert not v.passed and v.diagnosis is None
     assert "index (1, 1)" in v.message and "expected 43" in v.message
 
 
 def test_tolerances_follow_dtype():
-    c64 = next(c for c in checks.cases("conv2d", hidden=True) if c.args[0].dtype == np.float64)
-    c32 = next(c for c in checks.cases("conv2d", hidden=True) if c.args[0].dtype == np.float32)
+    c64 = next(c for c in A01.cases("conv2d", hidden=True) if c.args[0].dtype == np.float64)
+    c32 = next(c for c in A01.cases("conv2d", hidden=True) if c.args[0].dtype == np.float32)
     e64, e32 = checks.expected(c64), checks.expected(c32)
     scale = max(1.0, float(np.abs(e32).max()))
     assert checks.judge(c32, (e32 + np.float32(3e-5 * scale)).astype(np.float32)).passed
@@ -306,7 +308,7 @@ HOSTILE = {
 
 @pytest.mark.parametrize("kind", HOSTILE)
 def test_judge_fails_cleanly_on_hostile_output(kind):
-    case = checks.cases("correlate2d")[0]
+    case = A01.cases("correlate2d")[0]
     v = checks.judge(case, HOSTILE[kind](checks.expected(case)))
     assert isinstance(v, checks.Verdict)
     assert v.passed is False and v.message and len(v.message) < 5000
@@ -314,15 +316,15 @@ def test_judge_fails_cleanly_on_hostile_output(kind):
 
 
 def test_correct_values_in_a_list_or_a_plain_subclass_pass():
-    case = checks.cases("correlate2d")[0]
+    case = A01.cases("correlate2d")[0]
     assert checks.judge(case, [[19, 25], [37, 43]]).passed
     assert checks.judge(case, np.array([[19.0, 25.0], [37.0, 43.0]]).view(np.matrix)).passed
 
 
 def test_messages_print_small_inputs_and_truncate_big_ones():
-    small = checks.cases("correlate1d")[0]
+    small = A01.cases("correlate1d")[0]
     assert "x = [1. 2. 3. 4.]" in checks.judge(small, [0.0, 0.0]).message
-    big = next(c for c in checks.cases("conv2d", hidden=True) if c.args[0].size > 100)
+    big = next(c for c in A01.cases("conv2d", hidden=True) if c.args[0].size > 100)
     msg = checks.judge(big, np.zeros_like(checks.expected(big))).message
     assert "..." in msg and len(msg) < 5000
 

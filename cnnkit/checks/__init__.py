@@ -18,7 +18,7 @@ module (a01, ...) that registers its cases and the typical mistakes that `judge`
 from functools import partial
 from types import SimpleNamespace
 
-from . import a01, a03
+from . import a01, a02, a03
 from .core import Case, Verdict, Mistake, cases, check, expected, graded, judge
 
 __all__ = ["GRADED", "Case", "Verdict", "Mistake", "cases", "expected", "judge", "check", "graded",
@@ -26,6 +26,7 @@ __all__ = ["GRADED", "Case", "Verdict", "Mistake", "cases", "expected", "judge",
 
 GRADED = {
     a01.ASSIGNMENT: a01.FUNCTIONS,
+    a02.ASSIGNMENT: a02.FUNCTIONS,
     a03.ASSIGNMENT: a03.FUNCTIONS,
 }
 

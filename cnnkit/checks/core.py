@@ -164,8 +164,11 @@ def describe_inputs(case, limit=60):
         return ""
     names = graded_argnames(case)
     lines = []
-    for n, a in zip(names, case.args):
-        lines.append(f"  {n} = " + ("None" if a is None else fmt(a).replace("\n", "\n" + " " * (len(n) + 5))))
+    for n, a in list(zip(names, case.args)) + list(case.kwargs.items()):
+        # arrays compactly; sizes and padding modes as written; anything else (a generator) by its type
+        text = (fmt(a) if isinstance(a, np.ndarray) else repr(a) if isinstance(a, (int, float, str, tuple, type(None)))
+                else f"<{type(a).__name__}>")
+        lines.append(f"  {n} = " + text.replace("\n", "\n" + " " * (len(n) + 5)))
     return "\n".join(lines)
 
 
@@ -286,6 +289,11 @@ def default_judge(case, output, inputs_after=None):
                          f"[wrong_dtype] the values are right, but the output's dtype is {raw.dtype} for {dtype} inputs; "
                          f"functions keep the floating dtype they are given (compute in x.dtype, e.g. "
                          f"np.zeros(shape, dtype=x.dtype))", "wrong_dtype", modified)
+        if ref.dtype.kind in "iu" and raw.dtype.kind not in "iu":
+            return _fail(head, case, ref, raw,
+                         f"[not_integer] the value is right, but it is a {raw.dtype}; the answer is a whole "
+                         f"number that shapes and ranges use: return an int (// or int(...))", "not_integer",
+                         modified)
         if modified:
             return _fail(head, case, ref, None, "[input_modified] the output is right, but " + modified,
                          "input_modified", None)
@@ -312,7 +320,8 @@ def default_judge(case, output, inputs_after=None):
         found = _shape_mistakes(raw, ref, dtype)
         mistake = found[0] if found else None
     if raw.shape != ref.shape:
-        what = f"expected an output of shape {ref.shape}, got shape {raw.shape}"
+        want = "a single number" if ref.shape == () else f"an output of shape {ref.shape}"
+        what = f"expected {want}, got " + ("a single number" if raw.shape == () else f"shape {raw.shape}")
         code = mistake.code if mistake else "wrong_shape"
     else:
         if out_f is None:
@@ -322,7 +331,9 @@ def default_judge(case, output, inputs_after=None):
             what += " (the output contains NaN or infinity)"
         else:
             bad = np.argwhere(~np.isclose(out_f, ref, *tolerances(dtype, ref)))
-            if len(bad):
+            if ref.ndim == 0:
+                what = f"the value is wrong: expected {ref[()]:.6g}, got {out_f[()]:.6g}"
+            elif len(bad):
                 i = tuple(int(v) for v in bad[0])
                 what += f" ({len(bad)} of {ref.size} entries; first at index {i}: expected {ref[i]:.6g}, got {out_f[i]:.6g})"
         code = mistake.code if mistake else None
