@@ -221,6 +221,10 @@ def draw_grid(ax, values, title, highlight=None, color="tab:blue"):
     ax.imshow(np.zeros_like(values, dtype=float), cmap="Greys", vmin=0, vmax=1)
     for (r, c), v in np.ndenumerate(values):
         ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=14)
+    # major ticks on the cells, minor ones on the lines between them (where the grid is drawn):
+    # without the major ones, matplotlib drops the minor ticks that fall on its default major ticks
+    ax.set_xticks(np.arange(values.shape[1]))
+    ax.set_yticks(np.arange(values.shape[0]))
     ax.set_xticks(np.arange(-0.5, values.shape[1]), minor=True)
     ax.set_yticks(np.arange(-0.5, values.shape[0]), minor=True)
     ax.grid(which="minor", color="0.6")
