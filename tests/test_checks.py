@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from cnnkit import checks
 from cnnkit import reference as R
+from judging import Liar, LyingArray, check_raises, diagnosed, object_array
 
 # conv2d is graded in 01 and 02: every check here is bound to assignment 01
 A01 = checks.for_assignment("01")
@@ -125,24 +126,11 @@ def test_hidden_cases_cover_the_awkward_shapes():
 # ----------------------------------------------------------------------------- diagnoses
 
 def _first_failure(name, fn, code, hidden=False):
-    """Judge fn on the cases; return the first failing verdict (asserting one has `code`)."""
-    verdicts = []
-    for case in A01.cases(name, hidden=hidden):
-        args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in case.args)
-        verdicts.append(checks.judge(case, fn(*args), inputs_after=args))
-    failing = [v for v in verdicts if not v.passed]
-    assert failing, f"{name}: the wrong implementation passed every case"
-    hits = [v for v in failing if v.diagnosis == code]
-    assert hits, f"{name}: no {code}; got {[v.diagnosis for v in failing]}\n{failing[0].message}"
-    assert f"[{code}]" in hits[0].message
-    return hits[0]
+    return diagnosed(A01, name, fn, code, hidden)[0]
 
 
 def _check_raises(name, fn, code, hidden=False):
-    with pytest.raises(AssertionError) as e:
-        A01.check(name, fn, hidden=hidden)
-    assert f"[{code}]" in str(e.value)
-    return str(e.value)
+    return check_raises(A01, name, fn, code, hidden)
 
 
 def conv2d_last_channel_only(x, w, b=None):
@@ -261,33 +249,6 @@ def test_tolerances_follow_dtype():
 
 # ----------------------------------------------------------------------------- hostile output
 
-class Liar:
-    """Claims to equal everything; refuses to become an array."""
-
-    def __eq__(self, other):
-        return True
-
-    __hash__ = object.__hash__
-
-    def __array__(self, *args, **kwargs):
-        raise RuntimeError("no array for you")
-
-
-class LyingArray(np.ndarray):
-    def __eq__(self, other):
-        return np.ones(np.shape(other), dtype=bool)
-
-    def __array__(self, *args, **kwargs):
-        raise RuntimeError("never called")
-
-
-def _object_array(shape, make):
-    a = np.empty(shape, dtype=object)
-    for i in np.ndindex(shape):
-        a[i] = make()
-    return a
-
-
 HOSTILE = {
     "liar": lambda ref: Liar(),
     "strings": lambda ref: [["19", "25"], ["37", "43"]],
@@ -296,7 +257,7 @@ HOSTILE = {
     "huge_same_ndim": lambda ref: np.zeros((3000, 3000)),
     "nans": lambda ref: np.full(ref.shape, np.nan),
     "lying_subclass": lambda ref: np.zeros(ref.shape).view(LyingArray),
-    "object_array_of_liars": lambda ref: _object_array(ref.shape, Liar),
+    "object_array_of_liars": lambda ref: object_array(ref.shape, Liar),
     "complex": lambda ref: ref.astype(complex),
     "dict": lambda ref: {"y": ref},
     "string": lambda ref: "19 25 37 43",

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnkit import checks
+from judging import check_raises, diagnosed
 
 # PyTorch's remark that "same" padding of an even kernel copies the input is not a problem here
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -203,32 +204,12 @@ def test_conv2d_of_02_is_not_the_one_of_01():
 # ----------------------------------------------------------------------------- deliberately wrong implementations
 
 def _first_failure(name, fn, code, hidden=False):
-    """Judge fn on the cases it runs on; return a failing verdict with diagnosis `code`.
-
-    A wrong implementation often crashes on some cases (an index past the end); those are the
-    student's traceback to read, and skipped here.
-    """
-    verdicts = []
-    for case in A02.cases(name, hidden=hidden):
-        args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in case.args)
-        try:
-            out = fn(*args, **case.kwargs)
-        except Exception:
-            continue
-        verdicts.append(A02.judge(case, out, inputs_after=args))
-    failing = [v for v in verdicts if not v.passed]
-    assert failing, f"{name}: the wrong implementation passed every case it ran on"
-    hits = [v for v in failing if v.diagnosis == code]
-    assert hits, f"{name}: no {code}; got {[v.diagnosis for v in failing]}\n{failing[0].message}"
-    assert f"[{code}]" in hits[0].message
-    return hits[0]
+    """A failing verdict with diagnosis `code`; cases the wrong implementation crashes on are skipped."""
+    return diagnosed(A02, name, fn, code, hidden, skip_raising=True)[0]
 
 
 def _check_raises(name, fn, code, hidden=False):
-    with pytest.raises(AssertionError) as e:
-        A02.check(name, fn, hidden=hidden)
-    assert f"[{code}]" in str(e.value)
-    return str(e.value)
+    return check_raises(A02, name, fn, code, hidden)
 
 
 # pad2d: each mistake is a different placement of the zeros

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from cnnkit import checks
 from cnnkit import reference as R
+from judging import Liar, LyingArray, diagnosed, object_array
 
 A03 = checks.for_assignment("03")
 NAMES = checks.GRADED["03"]
@@ -209,27 +210,10 @@ def test_cases_are_picklable_and_the_judge_does_not_advance_their_generator():
 
 # ----------------------------------------------------------------------------- diagnoses
 
-def _verdicts(name, fn, hidden=False, seed=0):
-    out = []
-    for case in A03.cases(name, seed=seed, hidden=hidden):
-        args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in case.args)
-        kwargs = dict(case.kwargs)
-        try:
-            result = fn(*args, **kwargs)
-        except Exception:   # a wrong implementation may fail on some cases; check() reports those itself
-            continue
-        out.append(checks.judge(case, result, inputs_after=args))
-    return out
-
-
 def _hits(name, fn, code, hidden=False):
-    """Judge fn on the cases; return the verdicts with diagnosis `code` (asserting there is one)."""
-    failing = [v for v in _verdicts(name, fn, hidden) if not v.passed]
-    assert failing, f"{name}: the wrong implementation passed every case"
-    hits = [v for v in failing if v.diagnosis == code]
-    assert hits, f"{name}: no {code}; got {[v.diagnosis for v in failing]}\n{failing[0].message}"
-    assert all(f"[{code}]" in v.message for v in hits)
-    return hits
+    """The verdicts with diagnosis `code`; cases the wrong implementation crashes on are skipped (check()
+    reports those itself)."""
+    return diagnosed(A03, name, fn, code, hidden, skip_raising=True)
 
 
 def _first_failure(name, fn, code, hidden=False):
@@ -488,18 +472,6 @@ def test_correct_samplers_pass_the_frequency_test_across_seeds():
 
 # ----------------------------------------------------------------------------- hostile output
 
-class Liar:
-    """Claims to equal everything; refuses to become an array."""
-
-    def __eq__(self, other):
-        return True
-
-    __hash__ = object.__hash__
-
-    def __array__(self, *args, **kwargs):
-        raise RuntimeError("no array for you")
-
-
 class LyingList(list):
     def __len__(self):
         raise RuntimeError("no length")
@@ -513,11 +485,6 @@ class LyingTuple(tuple):
         return True
 
     __hash__ = tuple.__hash__
-
-
-class LyingArray(np.ndarray):
-    def __eq__(self, other):
-        return np.ones(np.shape(other), dtype=bool)
 
 
 HOSTILE_PAIR = {
@@ -556,13 +523,6 @@ def test_pair_judge_accepts_a_list_and_any_integer_dtype():
     assert checks.judge(case, (y.tolist(), i.astype(np.int32))).passed
 
 
-def _object_array(shape, make):
-    a = np.empty(shape, dtype=object)
-    for i in np.ndindex(shape):
-        a[i] = make()
-    return a
-
-
 HOSTILE = {
     "liar": lambda ref: Liar(),
     "none": lambda ref: None,
@@ -573,7 +533,7 @@ HOSTILE = {
     "lying_subclass": lambda ref: np.zeros(ref.shape).view(LyingArray),
     "complex": lambda ref: ref.astype(complex),
     "tuple": lambda ref: (ref, ref),
-    "object_liars": lambda ref: _object_array(ref.shape, Liar),
+    "object_liars": lambda ref: object_array(ref.shape, Liar),
 }
 
 

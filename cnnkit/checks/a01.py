@@ -12,7 +12,7 @@ reference so the judge can name them.
 import numpy as np
 
 from .. import reference as R
-from .core import Case, Graded, Mistake, register
+from .core import Case, Graded, Mistake, off_by_one, register
 
 ASSIGNMENT = "01"
 FUNCTIONS = ("convolve1d", "correlate1d", "correlate2d", "convolve2d", "conv2d")
@@ -104,14 +104,8 @@ def _signal_mistakes(name, mode, flips):
                 if v is not None:
                     found.append(Mistake("wrong_size", f"the output has the shape of the '{other}' mode result; "
                                                        f"{name} asks for '{mode}' mode ({rule})", shape=v.shape))
-        for axis in range(ref.ndim):
-            for d in (-1, 1):
-                shape = list(ref.shape)
-                shape[axis] += d
-                if shape[axis] > 0:
-                    found.append(Mistake("wrong_size", f"the output is one {'too short' if d < 0 else 'too long'} "
-                                                       f"along axis {axis} ({mode} mode: {rule}); check the "
-                                                       f"range of your loop", shape=tuple(shape)))
+        found += off_by_one(ref.shape, f"({mode} mode: {rule}); check the range of your loop",
+                            axes=[(axis, f"along axis {axis}") for axis in range(ref.ndim)])
         return found
 
     return mistakes
@@ -261,14 +255,7 @@ def _conv2d_mistakes(case, ref):
             text = (f"the output has the size of '{mode}' mode ({rule}); conv2d here is 'valid': no padding, "
                     f"H_out = H - kH + 1, W_out = W - kW + 1")
             found += [Mistake("wrong_size", text, value=v), Mistake("wrong_size", text, shape=v.shape)]
-    for axis, nm in ((2, "height"), (3, "width")):
-        for d in (-1, 1):
-            shape = list(ref.shape)
-            shape[axis] += d
-            if shape[axis] > 0:
-                found.append(Mistake("wrong_size", f"the output is one {'too short' if d < 0 else 'too long'} in "
-                                                   f"{nm}: H_out = H - kH + 1, W_out = W - kW + 1; check the range "
-                                                   f"of your loop", shape=tuple(shape)))
+    found += off_by_one(ref.shape, "H_out = H - kH + 1, W_out = W - kW + 1; check the range of your loop")
     if N == 1:
         found.append(Mistake("wrong_shape", "the batch axis is missing: return (N, C_out, H_out, W_out) even for "
                                             "N = 1", shape=ref.shape[1:]))

@@ -20,7 +20,7 @@ import numpy as np
 from .. import reference as R
 from .._args import conv_padding, is_int
 from .a01 import _a, _both_dtypes, _rand, _try
-from .core import Case, Graded, Mistake, register
+from .core import Case, Graded, Mistake, off_by_one, register
 
 ASSIGNMENT = "02"
 FUNCTIONS = ("pad2d", "conv_output_size", "conv2d")
@@ -473,13 +473,7 @@ def _conv2d_mistakes(case, ref):
                 found.append(Mistake("dilation_off_by_one", f"the output size takes the dilated kernel to span {what} "
                                                             f"pixels; it spans dilation*(k - 1) + 1", shape=shape))
     rule = "H_out = floor((H + 2p - d(kH - 1) - 1) / s) + 1, the same for W"
-    for axis, nm in ((2, "height"), (3, "width")):
-        for dv in (-1, 1):
-            shape = list(ref.shape)
-            shape[axis] += dv
-            if shape[axis] > 0:
-                found.append(Mistake("wrong_size", f"the output is one {'too short' if dv < 0 else 'too long'} in "
-                                                   f"{nm}: {rule}", shape=tuple(shape)))
+    found += off_by_one(ref.shape, rule)
     if N == 1:
         found.append(Mistake("wrong_shape", "the batch axis is missing: return (N, C_out, H_out, W_out) even for "
                                             "N = 1", shape=ref.shape[1:]))

@@ -27,8 +27,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import reference as R
-from .core import (Case, Graded, Mistake, Verdict, _as_plain, _case_dtype, _fail, _indent, _modified_inputs,
-                   _to_float, default_judge, describe_inputs, expected, fmt, register, tolerances)
+from .core import (Case, Graded, Mistake, Verdict, _as_plain, _case_dtype, _fail, _modified_inputs,
+                   _to_float, default_judge, expected, fmt, heading, off_by_one, register, tolerances)
 
 ASSIGNMENT = "03"
 FUNCTIONS = ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d", "global_avg_pool2d", "stochastic_pool2d")
@@ -261,12 +261,8 @@ def _geometry_mistakes(case, ref, pool, reduce):
         found.append(Mistake("wrong_axes", "the batch axis is missing: the output is (N, C, H_out, W_out), even for "
                                            "N = 1", value=ref[0]))
     shape_only("wrong_axes", "the batch axis is missing: the output is (N, C, H_out, W_out)", (C,) + out)
-    for axis, nm in ((2, "height"), (3, "width")):
-        for d in (-1, 1):
-            shape = list(ref.shape)
-            shape[axis] += d
-            shape_only("wrong_size", f"the output is one {'too short' if d < 0 else 'too long'} in {nm}: "
-                                     f"{size_rule}; check the range of your loop", shape)
+    for m in off_by_one(ref.shape, f"{size_rule}; check the range of your loop"):
+        shape_only(m.code, m.text, m.shape)
     return found
 
 
@@ -344,10 +340,6 @@ def _index_mistakes(case, ref):
     return found
 
 
-def _head(case):
-    return f"{case.name} on {case.label}" if case.label else case.name
-
-
 def _with_line(message, code, text):
     """`message` with a 'likely mistake' line after its first line."""
     first, _, rest = message.partition("\n")
@@ -363,7 +355,7 @@ def _type_name(output):
 
 def _judge_with_indices(case, output, inputs_after=None):
     """The pair (values, indices): the values as max_pool2d's output, the indices exactly."""
-    head = _head(case)
+    head = heading(case)
     kind = type(output)
     if kind is not tuple and kind is not list:
         return _fail(head, case, expected(case)[1], None,
@@ -584,18 +576,8 @@ def _stochastic_mistakes(case, ref):
 
 
 def _fail_sample(head, case, example, raw, what, code, modified):
-    """A failing verdict for a random output: the inputs when small, one correct output and the output."""
-    lines = [f"{head}: {what}"]
-    if modified:
-        lines.append(f"  also [input_modified]: {modified}")
-    inputs = describe_inputs(case)
-    if inputs:
-        lines.append(inputs)
-    if example is not None:
-        lines.append("  one correct output (outputs are random):\n" + _indent(fmt(example)))
-    if raw is not None:
-        lines.append("  got:\n" + _indent(fmt(raw)))
-    return Verdict(False, "\n".join(lines), code)
+    """A failing verdict for a random output: one correct output stands where the expected one would."""
+    return _fail(head, case, example, raw, what, code, modified, ref_label="one correct output (outputs are random)")
 
 
 def _probabilities(win):
@@ -632,7 +614,7 @@ def _frequency_z(win, y, atol):
 def _judge_stochastic(case, output, inputs_after=None):
     if not _training(case):
         return _judge_stochastic_eval(case, output, inputs_after)
-    head = _head(case)
+    head = heading(case)
     x = case.args[0]
     k, s, out = _geometry(case)
     dtype = _case_dtype(case)

@@ -172,8 +172,35 @@ def describe_inputs(case, limit=60):
     return "\n".join(lines)
 
 
+def heading(case):
+    """How a message names a case: "conv2d on <label>"."""
+    return f"{case.name} on {case.label}" if case.label else case.name
+
+
+def problem_message(case, what):
+    """`heading: what`, then the inputs when they are small enough to read."""
+    inputs = describe_inputs(case)
+    return f"{heading(case)}: {what}" + (f"\n{inputs}" if inputs else "")
+
+
 def graded_argnames(case):
     return _graded_of(case).argnames
+
+
+def off_by_one(ref_shape, explain, axes=((2, "in height:"), (3, "in width:"))):
+    """wrong_size Mistakes, recognised by shape, for an output one too short or too long along an axis.
+
+    `axes`: (axis, how the message names it); the text reads "the output is one too short <name> <explain>".
+    """
+    found = []
+    for axis, where in axes:
+        for d in (-1, 1):
+            shape = list(ref_shape)
+            shape[axis] += d
+            if shape[axis] > 0:
+                found.append(Mistake("wrong_size", f"the output is one {'too short' if d < 0 else 'too long'} "
+                                                   f"{where} {explain}", shape=tuple(shape)))
+    return found
 
 
 # ----------------------------------------------------------------------------- judging
@@ -275,7 +302,7 @@ def default_judge(case, output, inputs_after=None):
     g = _graded_of(case)
     ref = expected(case)
     dtype = _case_dtype(case)
-    head = f"{case.name} on {case.label}" if case.label else case.name
+    head = heading(case)
     modified = _modified_inputs(case, inputs_after)
 
     raw, problem = _as_plain(output)
@@ -342,14 +369,17 @@ def default_judge(case, output, inputs_after=None):
     return _fail(head, case, ref, raw, what, code, modified)
 
 
-def _fail(head, case, ref, raw, what, code, modified):
+def _fail(head, case, ref, raw, what, code, modified, ref_label="expected"):
+    """A failing verdict: what is wrong, the inputs when small, the reference (under `ref_label`, left out
+    when None) and what came back."""
     lines = [f"{head}: {what}"]
     if modified:
         lines.append(f"  also [input_modified]: {modified}")
     inputs = describe_inputs(case)
     if inputs:
         lines.append(inputs)
-    lines.append("  expected:\n" + _indent(fmt(ref)))
+    if ref is not None:
+        lines.append(f"  {ref_label}:\n" + _indent(fmt(ref)))
     if raw is not None:
         lines.append("  got:\n" + _indent(fmt(raw)))
     return Verdict(False, "\n".join(lines), code)
@@ -414,9 +444,7 @@ def check(name, fn, seed=0, hidden=False, assignment=None):
         try:
             out = fn(*args, **kwargs)
         except Exception as e:
-            msg = f"{name} on {case.label}: raised {_safe_str(e)}{_where(e)}"
-            inputs = describe_inputs(case)
-            failures.append(msg + ("\n" + inputs if inputs else ""))
+            failures.append(problem_message(case, f"raised {_safe_str(e)}{_where(e)}"))
             continue
         v = judge(case, out, inputs_after=args)
         if not v.passed:
