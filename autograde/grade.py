@@ -176,6 +176,13 @@ def class_results(root, assignment, rels, students):
     return out
 
 
+def standing(rs):
+    """A student's results over the assignment's notebooks: (score per function, total, status)."""
+    scores = {fn["name"]: fn["score"] for r in rs for fn in r["functions"]}
+    status = next((r["status"] for r in rs if r["status"] != "graded"), "graded") if rs else "missing"
+    return scores, sum(r["score"] for r in rs), status
+
+
 def write_csv(path, assignment, rels, results):
     names = [n for rel in rels for n, _ in rel.graded]
     path = Path(path)
@@ -185,9 +192,8 @@ def write_csv(path, assignment, rels, results):
         w = csv.writer(f)
         w.writerow(["student_id", "assignment", "score", "max_score", "status", *names, "reason", "review"])
         for student, rs in sorted(results.items()):
-            scores = {fn["name"]: fn["score"] for r in rs for fn in r["functions"]}
-            status = next((r["status"] for r in rs if r["status"] != "graded"), "graded") if rs else "missing"
-            w.writerow([student, assignment, f"{sum(r['score'] for r in rs):g}", f"{max_score:g}", status,
+            scores, total, status = standing(rs)
+            w.writerow([student, assignment, f"{total:g}", f"{max_score:g}", status,
                         *[f"{scores.get(n, 0):g}" for n in names],
                         " | ".join(r["reason"] for r in rs if r["reason"]),
                         " | ".join(x for r in rs for x in r["review"])])
@@ -206,9 +212,7 @@ def summary(assignment, rels, results, out=None):
     print(head, file=out)
     print("-" * len(head), file=out)
     for student, rs in sorted(results.items()):
-        scores = {fn["name"]: fn["score"] for r in rs for fn in r["functions"]}
-        status = next((r["status"] for r in rs if r["status"] != "graded"), "graded")
-        total = sum(r["score"] for r in rs)
+        scores, total, status = standing(rs)
         print(f"{student:<{width}}  " + "  ".join(f"{scores.get(n, 0):>{c}g}" for n, c in zip(names, cols))
               + f"  {f'{total:g} / {max_score:g}':>11}  {status}", file=out)
     review = [(s, r) for s, rs in sorted(results.items()) for r in rs if r["review"] or r["status"] != "graded"]

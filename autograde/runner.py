@@ -72,7 +72,7 @@ def main():
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
-    ndarray, asarray, generic = np.ndarray, np.asarray, np.generic
+    ndarray, asarray = np.ndarray, np.asarray
     copy_arg = lambda a: a.copy() if isinstance(a, ndarray) else a
 
     config = Config()
@@ -260,8 +260,8 @@ def main():
                 active[0] = False
                 disarm()
                 blobs = []
-                header.update(ok=True, output=_encode(out, blobs, asarray, ndarray, generic),
-                              inputs_after=[_encode(a, blobs, asarray, ndarray, generic)
+                header.update(ok=True, output=_encode(out, blobs, asarray, ndarray),
+                              inputs_after=[_encode(a, blobs, asarray, ndarray)
                                             if isinstance(a, ndarray) else None for a in args])
             except BaseException as e:
                 active[0] = False
@@ -279,7 +279,7 @@ def main():
 # ------------------------------------------------------------------ helpers (no student code yet)
 
 def _package_dirs(specs):
-    """Folders whose code a graded function may not run: "package/sub" -> its path, "!x" excluded."""
+    """Folders whose code a graded function may not run: "package/sub" -> that folder's path."""
     import importlib.util
     out = []
     for spec in specs:
@@ -329,7 +329,7 @@ def _describe(e, limit_name=None):
     return (text[:600] + where)[:800]
 
 
-def _encode(obj, blobs, asarray, ndarray, generic, depth=0):
+def _encode(obj, blobs, asarray, ndarray, depth=0):
     """A JSON description of a return value; array bytes are appended to `blobs`."""
     if depth > 4:
         return {"t": "unsupported", "type": "nesting too deep"}
@@ -342,11 +342,11 @@ def _encode(obj, blobs, asarray, ndarray, generic, depth=0):
     if type(obj) in (tuple, list):
         if len(obj) <= 64 and any(isinstance(o, (ndarray, tuple, list, dict)) for o in obj):
             # a pair like (values, indices) keeps its structure
-            return {"t": type(obj).__name__, "items": [_encode(o, blobs, asarray, ndarray, generic, depth + 1)
+            return {"t": type(obj).__name__, "items": [_encode(o, blobs, asarray, ndarray, depth + 1)
                                                       for o in obj]}
         # a list of numbers (or of rows) is the array it spells
     if type(obj) is dict:
-        return {"t": "dict", "items": [[str(k), _encode(v, blobs, asarray, ndarray, generic, depth + 1)]
+        return {"t": "dict", "items": [[str(k), _encode(v, blobs, asarray, ndarray, depth + 1)]
                                        for k, v in list(obj.items())[:64] if type(k) is str]}
     try:
         a = asarray(obj)

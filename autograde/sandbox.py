@@ -66,7 +66,7 @@ class ProtocolError(Exception):
 
 
 def _decode(node, blobs):
-    """Rebuild a value described by the runner; arrays come from `blobs` (an iterator of bytes)."""
+    """Rebuild a value described by the runner; arrays take their bytes from `blobs` (a _Bytes)."""
     t = node.get("t") if isinstance(node, dict) else None
     if t == "none":
         return None
@@ -87,9 +87,10 @@ def _decode(node, blobs):
         shape = tuple(int(s) for s in node["shape"])
         if any(s < 0 for s in shape) or len(shape) > 32:
             raise ProtocolError("bad shape")
-        data = next(blobs)
-        if len(data) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+        nbytes = int(node["nbytes"])
+        if nbytes != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
             raise ProtocolError("array size does not match its shape")
+        data = blobs.take(nbytes)
         return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
     if t == "unsupported":
         return Unsupported(str(node.get("type", "?")), str(node.get("dtype", "")), str(node.get("error", "")))
@@ -107,29 +108,21 @@ class Unsupported:
         return f"<a {self.type}{' of dtype ' + self.dtype if self.dtype else ''}>"
 
 
-def _split_blobs(header, rest):
-    """The raw bytes after a record's JSON line, cut into the arrays it describes, in order."""
-    sizes = []
+class _Bytes:
+    """The raw bytes after a record's JSON line, handed out in order to the arrays that describe them."""
 
-    def walk(n):
-        if isinstance(n, dict):
-            if n.get("t") == "array":
-                sizes.append(int(n["nbytes"]))
-            for v in n.get("items", []) if n.get("t") in ("tuple", "list") else []:
-                walk(v)
-            for kv in n.get("items", []) if n.get("t") == "dict" else []:
-                walk(kv[1])
+    def __init__(self, data):
+        self.data, self.at = data, 0
 
-    walk(header.get("output"))
-    for a in header.get("inputs_after") or []:
-        walk(a)
-    if sum(sizes) != len(rest):
-        raise ProtocolError("record length does not match its arrays")
-    out, at = [], 0
-    for s in sizes:
-        out.append(rest[at:at + s])
-        at += s
-    return out
+    def take(self, n):
+        if n < 0 or self.at + n > len(self.data):
+            raise ProtocolError("record length does not match its arrays")
+        self.at += n
+        return self.data[self.at - n:self.at]
+
+    def finish(self):
+        if self.at != len(self.data):
+            raise ProtocolError("record length does not match its arrays")
 
 
 class _Reader:
@@ -333,10 +326,11 @@ def _converse(proc, feed, program, cases, limits, reader, outcome, start):
         result = {"ok": bool(header.get("ok")), "seconds": header.get("seconds"),
                   "forbidden": [str(f) for f in header.get("forbidden") or []][:5]}
         if result["ok"]:
-            blobs = iter(_split_blobs(header, rest))
+            blobs = _Bytes(rest)
             result["output"] = _decode(header.get("output"), blobs)
             result["inputs_after"] = tuple(None if a is None else _decode(a, blobs)
                                            for a in header.get("inputs_after") or [])
+            blobs.finish()
         else:
             result["error"] = str(header.get("error"))[:800]
         outcome.results[name][i] = result

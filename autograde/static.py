@@ -2,7 +2,7 @@
 
 Two questions, both answered in the grader's own process from the cells' text:
 
-* `forbidden_uses(cells, name, forbidden)`: does graded function `name` (or a helper of the
+* `forbidden_uses(cells, graded, forbidden)`: does each graded function (or a helper of the
   student's that it uses) refer to an implementation the course forbids, e.g. `numpy.convolve`,
   `scipy.signal`, `cnnkit`? Names are resolved through the notebook's imports and simple aliases
   (`import numpy as np`, `from scipy import signal`, `conv = np.convolve`), so `np.convolve`,
@@ -147,14 +147,19 @@ def definitions(trees):
     return found
 
 
-def forbidden_uses(cells, name, forbidden):
-    """Findings for graded function `name`: forbidden implementations it (or its helpers) refers to.
+def forbidden_uses(cells, graded, forbidden):
+    """{name: findings} for each graded function: forbidden implementations it (or its helpers) refers to.
 
-    `cells`: [(cell_id, source)] in notebook order; `forbidden`: dotted prefixes ("numpy.convolve",
-    "scipy.signal", "cnnkit").
+    `cells`: [(cell_id, source)] in notebook order, parsed once for all of `graded`; `forbidden`:
+    dotted prefixes ("numpy.convolve", "scipy.signal", "cnnkit").
     """
     trees = parse(cells)
     names, defs = Names(trees), definitions(trees)
+    return {name: _uses(name, names, defs, forbidden) for name in graded}
+
+
+def _uses(name, names, defs, forbidden):
+    """The findings for one graded function, following the helpers it names."""
     findings, seen, todo, used = [], set(), [name], {}
     while todo:
         current = todo.pop()
