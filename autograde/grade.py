@@ -248,7 +248,9 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
               f"from {source} into {submitted}", file=out)
         for p in problems:
             print(f"  not imported: {p}", file=out)
-    limits = (limits or Limits()).__dict__
+    if not isinstance(limits, Limits):   # overrides of the assignment's own limits
+        limits = grader.limits_for(rels[0].number, **(limits or {}))
+    limits = limits.__dict__
     jobs, skipped = plan(root, submitted, rels, limits, protected_paths(root, submitted, db_url), regrade, only)
     students = sorted({j["student"] for j in jobs} | {r["student"] for r in skipped})
     if not students:
@@ -306,19 +308,21 @@ def add_arguments(p):
     p.add_argument("--scheduler", metavar="ADDRESS", help="send the work to this Dask scheduler instead")
     p.add_argument("--regrade", action="store_true", help="grade again what is already graded")
     p.add_argument("--student", action="append", dest="only", metavar="ID", help="grade only this student (repeatable)")
-    p.add_argument("--cell-timeout", type=float, default=Limits.cell_seconds, help="seconds per cell (default %(default)s)")
-    p.add_argument("--call-timeout", type=float, default=Limits.call_seconds,
-                   help="seconds per call of a graded function (default %(default)s)")
-    p.add_argument("--timeout", type=float, default=Limits.notebook_seconds,
-                   help="seconds per notebook in all (default %(default)s)")
-    p.add_argument("--memory", type=float, default=Limits.memory_bytes / 2 ** 30,
-                   help="memory per notebook in GiB (default %(default)s)")
+    d = Limits()
+    p.add_argument("--cell-timeout", type=float, help=f"seconds per cell (default {d.cell_seconds:g}, "
+                                                      f"or the assignment's own)")
+    p.add_argument("--call-timeout", type=float,
+                   help=f"seconds per call of a graded function (default {d.call_seconds:g}, or the assignment's own)")
+    p.add_argument("--timeout", type=float,
+                   help=f"seconds per notebook in all (default {d.notebook_seconds:g}, or the assignment's own)")
+    p.add_argument("--memory", type=float,
+                   help=f"memory per notebook in GiB (default {d.memory_bytes / 2 ** 30:g}, or the assignment's own)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def main_from_args(args):
-    limits = Limits(cell_seconds=args.cell_timeout, notebook_seconds=args.timeout, call_seconds=args.call_timeout,
-                    memory_bytes=int(args.memory * 2 ** 30))
+    limits = {"cell_seconds": args.cell_timeout, "notebook_seconds": args.timeout, "call_seconds": args.call_timeout,
+              "memory_bytes": None if args.memory is None else int(args.memory * 2 ** 30)}
     try:
         grade(args.assignment, root=args.root, submitted=args.submitted, imports=args.imports, db_url=args.db_url,
               workers=args.jobs, scheduler=args.scheduler, regrade=args.regrade, only=args.only, limits=limits,

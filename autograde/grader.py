@@ -52,6 +52,17 @@ RUNTIME = {
 }
 
 
+# assignment 06 trains networks: its notebook, and the grader's own training of the student's
+# models, take minutes where the other assignments take seconds
+LIMITS = {"06": {"cell_seconds": 300.0, "call_seconds": 30.0, "notebook_seconds": 900.0, "memory_bytes": 8 << 30}}
+
+
+def limits_for(number, **given):
+    """The sandbox's limits for an assignment: the defaults, then the assignment's own, then `given`
+    (a value of None is not given)."""
+    return sandbox.Limits(**{**LIMITS.get(number, {}), **{k: v for k, v in given.items() if v is not None}})
+
+
 def forbidden_for(number):
     return FORBIDDEN.get(number, FORBIDDEN["default"]), RUNTIME.get(number, RUNTIME["default"])
 
@@ -178,7 +189,7 @@ def _grade(job, release, result):
                "preload": preload_modules(release), "protected": job.get("protected", []),
                "forbidden": runtime}
     limits = sandbox.Limits(**job.get("limits", {}))
-    outcome = sandbox.run(program, {n: [(c.args, c.kwargs) for c in cases[n]] for n in names}, limits)
+    outcome = sandbox.run(program, {n: [sandbox.case_tuple(c) for c in cases[n]] for n in names}, limits)
 
     result["cell_errors"] = [{"cell": c["id"], "error": c["error"]} for c in outcome.cells if c.get("error")]
     result["log"] = outcome.log[-2000:]

@@ -8,7 +8,9 @@ pipe. The grader judges those outputs in a process that never ran student code.
 Protocol (on two pipes whose numbers the grader passes in argv; stdin is /dev/null, so a stray
 `input()` in a cell meets an end of file and nothing else):
   fd IN   two pickles from the grader: the program (cells, graded names, limits, rules), then,
-          only after every cell has run, the cases (inputs) of each graded function.
+          only after every cell has run, the cases of each graded function: (args, kwargs, probe,
+          uses, seconds); a probe (one of cnnkit.checks' functions) calls the student's object its
+          own way, with the other graded objects named in `uses`, within `seconds` if given.
   fd OUT  records to the grader, each a 4-byte big-endian length and a payload: one line of JSON,
           then the raw bytes of any arrays it describes.
   stdout/stderr  the student's printed output, to a log file capped in size by RLIMIT_FSIZE.
@@ -237,7 +239,7 @@ def main():
     for name, fn_cases in cases.items():
         fn = user_ns.get(name)
         timed_out = False
-        for i, (args, kwargs) in enumerate(fn_cases):
+        for i, (args, kwargs, probe, uses, seconds) in enumerate(fn_cases):
             header = {"type": "result", "name": name, "case": i}
             if timed_out:
                 # one runaway case is enough to know; the rest would only spend the notebook's time
@@ -251,12 +253,13 @@ def main():
                 continue
             args = tuple(copy_arg(a) for a in args)
             kwargs = {k: copy_arg(v) for k, v in kwargs.items()}
+            others = {u: user_ns.get(u) for u in uses}
             del hits[:]
             t0 = monotonic()
             try:
-                arm(call_limit)
+                arm(seconds or call_limit)
                 active[0] = True
-                out = fn(*args, **kwargs)
+                out = fn(*args, **kwargs) if probe is None else probe(fn, others, *args, **kwargs)
                 active[0] = False
                 disarm()
                 blobs = []

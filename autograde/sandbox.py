@@ -189,7 +189,9 @@ def _environment(scratch):
 
 
 def run(program, cases, limits=None, python=None):
-    """Run `program` (see runner.py) in a fresh scratch folder; `cases`: {name: [(args, kwargs)]}."""
+    """Run `program` (see runner.py) in a fresh scratch folder.
+
+    `cases`: {name: [(args, kwargs, probe, uses, seconds)]}, as `case_tuple` makes them."""
     limits = limits or Limits()
     program = dict(program, limits=limits.as_dict())
     outcome = Outcome()
@@ -229,6 +231,11 @@ def run(program, cases, limits=None, python=None):
         outcome.seconds = round(time.monotonic() - start, 3)
         shutil.rmtree(scratch, ignore_errors=True)
     return outcome
+
+
+def case_tuple(case):
+    """What the runner needs of a `cnnkit.checks.Case`: plain, picklable parts."""
+    return (case.args, case.kwargs, case.probe, tuple(case.uses), case.seconds)
 
 
 def _exit_reason(code):
@@ -300,11 +307,13 @@ def _converse(proc, feed, program, cases, limits, reader, outcome, start):
     if not _send(feed, cases, outcome, "the notebook's process stopped before its functions were called"):
         return
     expected = {name: len(c) for name, c in cases.items()}
+    # one call may take call_seconds, or the longest time a case of its own asks for (plus grace)
+    call_wait = max([limits.call_seconds] + [c[4] for cs in cases.values() for c in cs if c[4]]) + 5
     for name in cases:
         outcome.results[name] = [None] * expected[name]
     while True:
-        # one call may take call_seconds (plus grace); all together stay within the notebook limit
-        got = reader.record(min(notebook_deadline, time.monotonic() + limits.call_seconds + 5))
+        # all the calls together stay within the notebook limit
+        got = reader.record(min(notebook_deadline, time.monotonic() + call_wait))
         if got is None:
             if not outcome.problem:
                 if reader.eof:

@@ -219,7 +219,7 @@ def test_a_process_that_dies_leaves_nothing_running_and_a_reason():
                          {"id": "b", "source": "import os\nos._exit(3)"}],
                "graded": ["f"], "preload": ["numpy"], "protected": [],
                "forbidden": grader.RUNTIME["default"]}
-    out = sandbox.run(program, {"f": [((np.ones(2),), {})]}, sandbox.Limits(cell_seconds=5, notebook_seconds=30))
+    out = sandbox.run(program, {"f": [((np.ones(2),), {}, None, (), None)]}, sandbox.Limits(cell_seconds=5, notebook_seconds=30))
     assert "stopped while running its cells" in out.problem or "exit" in out.problem
     assert out.results.get("f") is None or out.results["f"] == [None]
     with pytest.raises(ProcessLookupError):

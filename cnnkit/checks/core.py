@@ -36,6 +36,13 @@ class Case:
     kwargs: dict = field(default_factory=dict)
     label: str = ""
     assignment: str = ""   # set by `cases`; tells apart functions of the same name in two assignments
+    # a case that is not one call: `probe(fn, others, *args, **kwargs)` does the work (builds a model
+    # from a student's class, trains it, ...) and returns plain numbers and arrays to judge. It must
+    # be a module-level function (cases are pickled to the grading process). `others`: {name: the
+    # student's object} for the graded names in `uses` that the probe needs besides `fn`.
+    probe: Callable | None = None
+    uses: tuple = ()
+    seconds: float | None = None   # a time limit of its own when grading (training takes longer than a call)
 
 
 @dataclass(frozen=True)
@@ -431,18 +438,34 @@ def _where(e):
         return ""
 
 
-def check(name, fn, seed=0, hidden=False, assignment=None):
+def run_case(case, fn, others=None):
+    """What `fn` gives for `case`: `fn(*args, **kwargs)`, or the case's probe of `fn`.
+
+    Returns (output, args): the copies of the inputs that `fn` got, to see whether it changed them.
+    """
+    args = tuple(_copy(a) for a in case.args)
+    kwargs = {k: _copy(v) for k, v in case.kwargs.items()}
+    if case.probe is None:
+        return fn(*args, **kwargs), args
+    return case.probe(fn, dict(others or {}), *args, **kwargs), args
+
+
+def check(name, fn, seed=0, hidden=False, assignment=None, **others):
     """Run `fn` on every case of `name`, raise AssertionError listing every failure, else print a line.
 
     `fn` gets copies of the inputs, so an in-place change is caught by comparing them afterwards.
+    `others`: the other graded objects some cases need (training a model class needs the notebook's
+    `train_one_epoch`), by name.
     """
     all_cases = cases(name, seed=seed, hidden=hidden, assignment=assignment)
     failures = []
     for case in all_cases:
-        args = tuple(_copy(a) for a in case.args)
-        kwargs = {k: _copy(v) for k, v in case.kwargs.items()}
+        missing = [u for u in case.uses if u not in others]
+        if missing:
+            raise TypeError(f"checking {name} needs your {', '.join(missing)} too: "
+                            f"checks.check({name!r}, {name}, " + ", ".join(f"{u}={u}" for u in missing) + ")")
         try:
-            out = fn(*args, **kwargs)
+            out, args = run_case(case, fn, {u: others[u] for u in case.uses})
         except Exception as e:
             failures.append(problem_message(case, f"raised {_safe_str(e)}{_where(e)}"))
             continue
