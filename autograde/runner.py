@@ -70,6 +70,9 @@ def main():
             __import__(module)
         except Exception:
             pass
+    if "tqdm" in sys.modules:
+        # a progress bar's monitor thread would be refused below and flagged for review: no need for it
+        sys.modules["tqdm"].tqdm.monitor_interval = 0
     import numpy as np
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config

@@ -182,6 +182,9 @@ def _environment(scratch):
         "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
         "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "IPYTHONDIR": str(scratch / ".ipython"), "LANG": "C.UTF-8",
+        # a notebook may shorten its demonstrations when graded (assignment 06 trains its models
+        # for show; the grader trains them again its own way)
+        "CNNKIT_GRADING": "1",
     }
     if "CNNKIT_DATA" in os.environ:
         env["CNNKIT_DATA"] = os.environ["CNNKIT_DATA"]
