@@ -19,6 +19,7 @@ from functools import partial
 from types import SimpleNamespace
 
 from . import a01, a02, a03
+from . import a04
 from .core import Case, Verdict, Mistake, cases, check, expected, graded, judge
 
 __all__ = ["GRADED", "Case", "Verdict", "Mistake", "cases", "expected", "judge", "check", "graded",
@@ -28,6 +29,7 @@ GRADED = {
     a01.ASSIGNMENT: a01.FUNCTIONS,
     a02.ASSIGNMENT: a02.FUNCTIONS,
     a03.ASSIGNMENT: a03.FUNCTIONS,
+    a04.ASSIGNMENT: a04.FUNCTIONS,
 }
 
 
