@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 from . import a01, a02, a03
 from . import a04
+from . import a05
 from .core import Case, Verdict, Mistake, cases, check, expected, graded, judge
 
 __all__ = ["GRADED", "Case", "Verdict", "Mistake", "cases", "expected", "judge", "check", "graded",
@@ -30,6 +31,7 @@ GRADED = {
     a02.ASSIGNMENT: a02.FUNCTIONS,
     a03.ASSIGNMENT: a03.FUNCTIONS,
     a04.ASSIGNMENT: a04.FUNCTIONS,
+    a05.ASSIGNMENT: a05.FUNCTIONS,
 }
 
 
