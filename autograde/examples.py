@@ -136,7 +136,7 @@ def solution_sources(assignment=ASSIGNMENT, notebook=NOTEBOOK):
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution") and cell.cell_type == "code":
-            out[meta["grade_id"]] = re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*\n", "", cell.source, flags=re.M)
+            out[meta["grade_id"]] = re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", "", cell.source, flags=re.M)
     return out
 
 

@@ -1,0 +1,239 @@
+"""Every assignment through the grading pipeline: the instructor's solutions get full marks, code
+written differently from them gets full marks too, the blank release gets zero without a fault, and a
+typical mistake loses that function's points, with the mistake named in the feedback.
+
+Submissions are the released notebook with cells filled in (`autograde.examples.fill`), graded by the
+code the TA's command runs, with each assignment's own limits. Assignment 01 has its own, fuller file
+(test_grading.py); this one makes sure no assignment is left out.
+"""
+
+import json
+
+import pytest
+
+from autograde import build, examples, grader, notebook
+from conftest import REPO
+
+ASSIGNMENTS = [a for a in build.assignments() if not a.startswith("01-")]
+
+# a correct version written differently from the solution, per assignment: {grade_id: source}
+DIFFERENT = {
+    "02": {
+        "pad2d": '''
+def pad2d(x, padding):
+    x = np.asarray(x)
+    if isinstance(padding, (int, np.integer)):
+        padding = (padding,) * 4
+    elif len(padding) == 2:
+        padding = (padding[1], padding[1], padding[0], padding[0])
+    left, right, top, bottom = padding
+    widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
+    return np.pad(x, widths, mode="constant")
+''',
+        "conv_output_size": '''
+import math
+
+def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
+    if isinstance(size, tuple):
+        pair = lambda v: v if isinstance(v, tuple) else (v, v)
+        k, s, p, d = pair(kernel_size), pair(stride), pair(padding), pair(dilation)
+        return tuple(conv_output_size(size[i], k[i], s[i], p[i], d[i]) for i in range(2))
+    if padding == "same":
+        return size
+    if padding == "valid":
+        padding = 0
+    return math.floor((size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1
+''',
+        "conv2d": '''
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
+    x, w = np.asarray(x, dtype=np.result_type(x, w, 1.0)), np.asarray(w)
+    N, C, H, W = x.shape
+    D, _, kh, kw = w.shape
+    sh, sw = (stride, stride) if np.isscalar(stride) else stride
+    dh, dw = (dilation, dilation) if np.isscalar(dilation) else dilation
+    if padding == "valid":
+        padding = 0
+    if padding == "same":
+        th, tw = dh * (kh - 1), dw * (kw - 1)
+        pads = ((th // 2, th - th // 2), (tw // 2, tw - tw // 2))
+    elif np.isscalar(padding):
+        pads = ((padding, padding), (padding, padding))
+    elif len(padding) == 2:
+        pads = ((padding[0], padding[0]), (padding[1], padding[1]))
+    else:
+        pads = ((padding[2], padding[3]), (padding[0], padding[1]))
+    xp = np.pad(x, ((0, 0), (0, 0)) + pads)
+    Ho = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    Wo = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((N, D, Ho, Wo), dtype=x.dtype)
+    for i in range(Ho):
+        for j in range(Wo):
+            patch = xp[:, :, i * sh:i * sh + dh * (kh - 1) + 1:dh, j * sw:j * sw + dw * (kw - 1) + 1:dw]
+            y[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
+    if b is not None:
+        y += np.asarray(b, dtype=y.dtype).reshape(1, -1, 1, 1)
+    return y
+''',
+    },
+    "03": {
+        "max_pool2d": '''
+def max_pool2d(x, kernel_size, stride=None):
+    return max_pool2d_with_indices(x, kernel_size, stride)[0]
+''',
+        "max_pool2d_with_indices": '''
+def max_pool2d_with_indices(x, kernel_size, stride=None):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    if stride is None:
+        stride = (kh, kw)
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    N, C, H, W = x.shape
+    Ho, Wo = (H - kh) // sh + 1, (W - kw) // sw + 1
+    y = np.zeros((N, C, Ho, Wo), dtype=x.dtype)
+    idx = np.zeros((N, C, Ho, Wo), dtype=np.int64)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    best = None
+                    for a in range(kh):
+                        for b in range(kw):
+                            r, q = i * sh + a, j * sw + b
+                            if best is None or x[n, c, r, q] > best:
+                                best, where = x[n, c, r, q], r * W + q
+                    y[n, c, i, j], idx[n, c, i, j] = best, where
+    return y, idx
+''',
+        "avg_pool2d": '''
+def avg_pool2d(x, kernel_size, stride=None):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
+    Ho, Wo = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    total = np.zeros(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            total += x[:, :, a:a + sh * (Ho - 1) + 1:sh, b:b + sw * (Wo - 1) + 1:sw]
+    return total / (kh * kw)
+''',
+        "global_avg_pool2d": '''
+def global_avg_pool2d(x):
+    return x.sum(axis=3).sum(axis=2) / (x.shape[2] * x.shape[3])
+''',
+        "stochastic_pool2d": '''
+def stochastic_pool2d(x, kernel_size, stride=None, training=True, rng=None):
+    if rng is None or isinstance(rng, int):
+        rng = np.random.default_rng(rng)
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
+    N, C, H, W = x.shape
+    Ho, Wo = (H - kh) // sh + 1, (W - kw) // sw + 1
+    y = np.zeros((N, C, Ho, Wo), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    a = x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw].flatten().astype(float)
+                    s = a.sum()
+                    if s <= 0:
+                        continue
+                    if training:
+                        cum = np.cumsum(a / s)
+                        y[n, c, i, j] = a[min(np.searchsorted(cum, rng.random(), side="right"), a.size - 1)]
+                    else:
+                        y[n, c, i, j] = np.sum(a * a) / s
+    return y
+''',
+    },
+}
+
+# one typical mistake per assignment: (grade_id, source, the diagnosis the feedback must name)
+MISTAKE = {
+    # conv2d, the function the others do not call: a mistake in pad2d would cost conv2d points too
+    "02": ("conv2d", DIFFERENT["02"]["conv2d"].replace(
+        "    if b is not None:\n        y += np.asarray(b, dtype=y.dtype).reshape(1, -1, 1, 1)\n", ""), "bias_missing"),
+    "03": ("avg_pool2d", '''
+def avg_pool2d(x, kernel_size, stride=None):
+    k = kernel_size if isinstance(kernel_size, int) else kernel_size[0]
+    s = k if stride is None else (stride if isinstance(stride, int) else stride[0])
+    Ho, Wo = (x.shape[2] - k) // s + 1, (x.shape[3] - k) // s + 1
+    y = np.zeros(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+    for i in range(Ho):
+        for j in range(Wo):
+            y[:, :, i, j] = x[:, :, i * s:i * s + k, j * s:j * s + k].sum(axis=(2, 3))   # the sum, not the mean
+    return y
+''', "avg_sum"),
+}
+
+
+def release_path(assignment):
+    return next((REPO / "course" / assignment).glob("*.ipynb"))
+
+
+def grade(assignment, sources=None, blank=False):
+    """The result of grading the release of `assignment` filled with the solutions and `sources`."""
+    path = release_path(assignment)
+    release = notebook.Release.load(path)
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    if not blank:
+        nb = examples.fill(nb, {**examples.solution_sources(assignment, path.stem), **(sources or {})})
+    job = {"student": "s", "data": json.dumps(nb).encode(), "release": release.to_dict(), "seed": 5,
+           "limits": grader.limits_for(release.number).__dict__,
+           "protected": [str(REPO / "solutions"), str(REPO / "autograde")]}
+    return grader.grade_submission(job)
+
+
+def number(assignment):
+    return assignment.split("-")[0]
+
+
+def clean(result):
+    """What a grade must never show for honest code: a fault, an error in a cell, a flag for review."""
+    assert result["status"] == "graded", result["reason"]
+    assert not result["cell_errors"], result["cell_errors"]
+    assert not result["review"], result["review"]
+
+
+def test_every_assignment_has_a_different_correct_version_and_a_mistake():
+    assert sorted(DIFFERENT) == sorted(MISTAKE) == sorted(number(a) for a in ASSIGNMENTS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solutions_get_full_marks(assignment):
+    result = grade(assignment)
+    clean(result)
+    assert result["score"] == result["max_score"] > 0, [f["messages"] for f in result["functions"]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_code_written_differently_gets_full_marks(assignment):
+    different = DIFFERENT[number(assignment)]
+    result = grade(assignment, different)
+    clean(result)
+    graded = {f["name"] for f in result["functions"]}
+    assert set(different) & graded, "the different version must replace graded functions"
+    assert result["score"] == result["max_score"], [f["messages"] for f in result["functions"]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_blank_release_scores_zero_without_a_fault(assignment):
+    result = grade(assignment, blank=True)
+    assert result["status"] == "graded", result["reason"]
+    assert result["score"] == 0
+    for f in result["functions"]:
+        assert f["messages"] and "NotImplementedError" in f["messages"][0], f
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_a_typical_mistake_loses_its_points_and_is_named(assignment):
+    name, source, diagnosis = MISTAKE[number(assignment)]
+    result = grade(assignment, {name: source})
+    clean(result)
+    for f in result["functions"]:
+        if f["name"] == name:
+            assert f["score"] < f["points"] and diagnosis in f["diagnoses"], f
+            assert any(diagnosis in m for m in f["messages"]), f["messages"]
+        else:
+            assert f["score"] == f["points"], f
