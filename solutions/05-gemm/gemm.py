@@ -113,8 +113,9 @@ def toeplitz_1d_ref(k, n):
 #    T x = \begin{bmatrix} 5 + 12 + 21 \\ 10 + 18 + 28 \end{bmatrix} = \begin{bmatrix} 38 \\ 56 \end{bmatrix}. $$
 #
 # Read the same matrix by **columns**: column $c$ says how input $x[c]$ is spread over the outputs.
-# Column 2 holds $7, 6$ — the kernel read backwards, from the bottom up. That is the other way to
-# see a correlation: every input sample drops a (reversed) copy of the kernel into the output.
+# Column 2 holds 7 above 6: the kernel's entries in reverse order, from top to bottom. That is the
+# other way to see a correlation: every input sample drops a reversed copy of the kernel into the
+# output.
 #
 # The matrix of **true convolution** (valid part) is the same with the kernel reversed in every
 # row, $[7, 6, 5]$; it gives $[34, 52]$, the middle of the full convolution $[5, 16, 34, 52, 45, 28]$.
@@ -292,9 +293,9 @@ print(f"T is {T3.shape[0]}×{T3.shape[1]} = {T3.size} entries, {np.count_nonzero
 # **But the view is useful.** Everything linear algebra says about matrices applies. The most
 # important one: backpropagation through $\vec y = T \vec x$ gives the gradient with respect to the
 # input as $\partial J / \partial \vec x = T^\top\, \partial J / \partial \vec y$ — multiplication
-# by the **transposed** matrix. That operation (a full convolution with the flipped kernel, at
-# stride 1) is why the upsampling layer of decoders and GANs is called a **transposed
-# convolution**. The cell below checks it against the backward pass of cnnkit's layer.
+# by the **transposed** matrix. That operation — a full cross-correlation of the gradient with the
+# flipped kernel, at stride 1 — is why the upsampling layer of decoders and GANs is called a
+# **transposed convolution**. The cell below checks it against the backward pass of cnnkit's layer.
 
 # %%
 rng = np.random.default_rng(0)
@@ -304,7 +305,7 @@ dy = rng.standard_normal((1, 1, 3, 3))                 # a gradient arriving at 
 T_b = reference.toeplitz_matrix(w_b, (1, 5, 5))
 dx, dw, db = reference.conv2d_backward(dy, x_b, w_b)
 print("T.T @ dy == the input gradient of the layer:", np.allclose(T_b.T @ dy.ravel(), dx.ravel()))
-print("               == full convolution of dy with the flipped kernel:",
+print("               == full cross-correlation of dy with the flipped kernel:",
       np.allclose(T_b.T @ dy.ravel(), reference.correlate2d(dy[0, 0], w_b[0, 0, ::-1, ::-1], mode="full").ravel()))
 
 # %% [markdown]
