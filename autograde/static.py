@@ -167,7 +167,12 @@ def _uses(name, names, defs, forbidden):
             continue
         seen.add(current)
         cell_id, node = defs[current][-1]   # the last definition is the one that counts
+        own = _local_names(node)
         for sub in ast.walk(node):
+            if _is_local(sub, own):
+                # a variable of the function's own (`s = sigmoid(z)`) is not the notebook's `s`; what it
+                # was bound to is an expression inside the function, which this walk checks anyway
+                continue
             if isinstance(sub, (ast.Import, ast.ImportFrom)):
                 mods = [a.name for a in sub.names] if isinstance(sub, ast.Import) else \
                     [f"{sub.module}.{a.name}" for a in sub.names] + [sub.module or ""]
@@ -202,6 +207,36 @@ def _uses(name, names, defs, forbidden):
                 if hit:
                     findings.append(Finding(cell_id, sub.lineno, f"{current} names {sub.value!r}"))
     return _unique(findings)
+
+
+def _local_names(node):
+    """The names a function binds itself: its arguments and what it assigns, less `global` ones.
+
+    Names bound by an `import` inside it are left out: they stand for what they import.
+    """
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return frozenset()
+    a = node.args
+    bound = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if x is not None}
+    declared = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+            bound.add(sub.id)
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and sub is not node:
+            bound.add(sub.name)
+        elif isinstance(sub, (ast.Global, ast.Nonlocal)):
+            declared.update(sub.names)
+    return frozenset(bound - declared)
+
+
+def _is_local(sub, own):
+    """Whether `sub` binds a name (a binding is no use) or reads a local variable: a name, or an
+    attribute chain on one (`s.max`)."""
+    if isinstance(sub, ast.Name) and not isinstance(sub.ctx, ast.Load):
+        return True
+    while isinstance(sub, ast.Attribute):
+        sub = sub.value
+    return isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id in own
 
 
 # ----------------------------------------------------------------------------- tampering

@@ -97,9 +97,21 @@ def test_static_check_resolves_imports_aliases_and_helpers():
              ("d", "def g(x, k):\n    return signal.correlate2d(x, k)\n"),
              ("e", "def h(x, w):\n    return R.conv2d(x, w)\n"),
              ("f", "def ok(x, k):\n    return np.einsum('i,i', x, k)\n"),
-             ("g", "def dyn(x, k):\n    return getattr(np, 'con' + 'volve')(x, k)\n")]
+             ("g", "def dyn(x, k):\n    return getattr(np, 'con' + 'volve')(x, k)\n"),
+             # a figure's `s` and `y` in the notebook are not the functions' own `s` and `y`...
+             ("h", "s = R.sigmoid(np.ones(3))\ny = signal\n"),
+             ("i", "def mine(z, y=None):\n    s = 1 / (1 + np.exp(-z))\n    return s * (1 - s) + s.max()\n"),
+             # ...but what a function binds its own names to is checked, imports inside it included
+             ("j", "def local_alias(x, k):\n    s = np.convolve\n    return s(x, k)\n"),
+             ("k", "def local_import(x, k):\n    import scipy.signal as sg\n    return sg.correlate(x, k)\n"),
+             ("l", "def declared(x):\n    global s\n    return s\n")]
     forbidden = grader.FORBIDDEN["default"]
-    found = static.forbidden_uses(cells, ("f", "g", "h", "ok", "dyn"), forbidden)
+    found = static.forbidden_uses(cells, ("f", "g", "h", "ok", "dyn", "mine", "local_alias", "local_import",
+                                          "declared"), forbidden)
+    assert found["mine"] == []
+    assert any("numpy.convolve" in x.what for x in found["local_alias"])
+    assert any("scipy.signal.correlate" in x.what for x in found["local_import"])
+    assert any("cnnkit.reference.sigmoid" in x.what for x in found["declared"])
     assert any("numpy.convolve" in x.what for x in found["f"])
     assert [x.what for x in found["g"]] == ["g uses scipy.signal.correlate2d"]
     assert any("cnnkit.reference.conv2d" in x.what for x in found["h"])

@@ -143,6 +143,152 @@ def stochastic_pool2d(x, kernel_size, stride=None, training=True, rng=None):
     return y
 ''',
     },
+    "04": {
+        "sigmoid": """
+def sigmoid(z):
+    return 0.5 * (1 + np.tanh(np.asarray(z) / 2))
+""",
+        "sigmoid_backward": """
+def sigmoid_backward(dout, z):
+    s = 0.5 * (1 + np.tanh(np.asarray(z) / 2))
+    return np.multiply(dout, s - s * s)
+""",
+        "linear_backward": """
+def linear_backward(dout, x, w):
+    return np.einsum("no,oi->ni", dout, w), np.einsum("no,ni->oi", dout, x), np.einsum("no->o", dout)
+""",
+        "avg_pool2d_backward": """
+def avg_pool2d_backward(dout, x, kernel_size, stride=None):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
+    Ho, Wo = dout.shape[2:]
+    dx = np.zeros_like(x)
+    for a in range(kh):
+        for b in range(kw):
+            dx[:, :, a:a + sh * (Ho - 1) + 1:sh, b:b + sw * (Wo - 1) + 1:sw] += dout / (kh * kw)
+    return dx
+""",
+        "max_pool2d_backward": """
+def max_pool2d_backward(dout, x, kernel_size, stride=None):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
+    N, C, Ho, Wo = dout.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    win = x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                    r, q = np.unravel_index(np.argmax(win), win.shape)
+                    dx[n, c, i * sh + r, j * sw + q] += dout[n, c, i, j]
+    return dx
+""",
+        "conv2d_backward": """
+def conv2d_backward(dout, x, w, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    kh, kw = w.shape[2:]
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    N, D, Ho, Wo = dout.shape
+    for i in range(Ho):
+        for j in range(Wo):
+            patch = xp[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            dw += np.tensordot(dout[:, :, i, j], patch, axes=([0], [0]))
+            dxp[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += np.tensordot(dout[:, :, i, j], w, axes=([1], [0]))
+    return dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]], dw, dout.sum(axis=(0, 2, 3))
+""",
+        "sigmoid_cnn_gradients": """
+def sigmoid_cnn_gradients(params, x, y):
+    Wc, bc, W1, b1, W2, b2 = (params[k] for k in ("W_conv", "b_conv", "W1", "b1", "W2", "b2"))
+    N, C, H, W = x.shape
+    D, _, k, _ = Wc.shape
+    Ho, Wo = H - k + 1, W - k + 1
+    z = np.zeros((N, D, Ho, Wo)) + bc[:, None, None]
+    for i in range(Ho):
+        for j in range(Wo):
+            z[:, :, i, j] += np.einsum("nchw,dchw->nd", x[:, :, i:i + k, j:j + k], Wc)
+    a = sigmoid(z)
+    Hp, Wp = Ho // 2, Wo // 2
+    pooled = a[:, :, :2 * Hp, :2 * Wp].reshape(N, D, Hp, 2, Wp, 2).mean(axis=(3, 5))
+    f = pooled.reshape(N, -1)
+    a1 = sigmoid(f @ W1.T + b1)
+    h = sigmoid(a1 @ W2.T + b2)
+    J = 0.5 * np.sum((h - y) ** 2)
+    d2 = (h - y) * h * (1 - h)
+    d1 = (d2 @ W2) * a1 * (1 - a1)
+    dpool = (d1 @ W1).reshape(N, D, Hp, Wp)
+    da = np.zeros_like(a)
+    da[:, :, :2 * Hp, :2 * Wp] = np.repeat(np.repeat(dpool, 2, axis=2), 2, axis=3) / 4
+    dz = da * a * (1 - a)
+    dWc = np.zeros_like(Wc)
+    for i in range(Ho):
+        for j in range(Wo):
+            dWc += np.einsum("nd,nchw->dchw", dz[:, :, i, j], x[:, :, i:i + k, j:j + k])
+    return J, {"W_conv": dWc, "b_conv": dz.sum(axis=(0, 2, 3)), "W1": d1.T @ f, "b1": d1.sum(0),
+               "W2": d2.T @ a1, "b2": d2.sum(0)}
+""",
+        "numerical_gradient": """
+def numerical_gradient(f, x, eps=1e-6):
+    g = np.empty(x.size)
+    for i in range(x.size):
+        up, down = x.astype(float), x.astype(float)
+        up.flat[i] += eps
+        down.flat[i] -= eps
+        g[i] = (f(up) - f(down)) / (2 * eps)
+    return g.reshape(x.shape)
+""",
+    },
+    "05": {
+        "toeplitz_1d": """
+def toeplitz_1d(k, n):
+    k = np.asarray(k)
+    dtype = np.result_type(k, 1.0)
+    return sum(k[j] * np.eye(n - len(k) + 1, n, j, dtype=dtype) for j in range(len(k)))
+""",
+        "toeplitz_matrix": """
+def toeplitz_matrix(w, input_shape):
+    C, H, W = input_shape
+    D, _, kh, kw = w.shape
+    Ho, Wo = H - kh + 1, W - kw + 1
+    T = np.zeros((D * Ho * Wo, C * H * W), dtype=np.result_type(w, 1.0))
+    for d in range(D):
+        for i in range(Ho):
+            for j in range(Wo):
+                row = (d * Ho + i) * Wo + j
+                for c in range(C):
+                    for a in range(kh):
+                        for b in range(kw):
+                            T[row, (c * H + i + a) * W + j + b] = w[d, c, a, b]
+    return T
+""",
+        "im2col": """
+def im2col(x, kernel_size, stride=1, padding=0):
+    k = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    s = (stride, stride) if isinstance(stride, int) else tuple(stride)
+    p = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    N, C, H, W = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+    Ho, Wo = (H + 2 * p[0] - k[0]) // s[0] + 1, (W + 2 * p[1] - k[1]) // s[1] + 1
+    out = np.zeros((N, C * k[0] * k[1], Ho * Wo), dtype=x.dtype)
+    for i in range(Ho):
+        for j in range(Wo):
+            out[:, :, i * Wo + j] = xp[:, :, i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]].reshape(N, -1)
+    return out
+""",
+        "conv2d_gemm": """
+def conv2d_gemm(x, w, b=None, stride=1, padding=0):
+    s = (stride, stride) if isinstance(stride, int) else tuple(stride)
+    p = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    D, C, kh, kw = w.shape
+    N, _, H, W = x.shape
+    Ho, Wo = (H + 2 * p[0] - kh) // s[0] + 1, (W + 2 * p[1] - kw) // s[1] + 1
+    y = np.einsum("dk,nkl->ndl", w.reshape(D, -1), im2col(x, (kh, kw), s, p))
+    if b is not None:
+        y = y + b.reshape(1, D, 1)
+    return y.reshape(N, D, Ho, Wo)
+""",
+    },
 }
 
 # one typical mistake per assignment: (grade_id, source, the diagnosis the feedback must name)
@@ -161,6 +307,13 @@ def avg_pool2d(x, kernel_size, stride=None):
             y[:, :, i, j] = x[:, :, i * s:i * s + k, j * s:j * s + k].sum(axis=(2, 3))   # the sum, not the mean
     return y
 ''', "avg_sum"),
+    # functions that no other graded function calls, so the mistake costs only their own points
+    "04": ("max_pool2d_backward", DIFFERENT["04"]["max_pool2d_backward"].replace(
+        "                    r, q = np.unravel_index(np.argmax(win), win.shape)\n"
+        "                    dx[n, c, i * sh + r, j * sw + q] += dout[n, c, i, j]\n",
+        "                    dx[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw] += (win == win.max()) * dout[n, c, i, j]\n"),
+        "max_ties_all"),
+    "05": ("conv2d_gemm", DIFFERENT["05"]["conv2d_gemm"].replace("y = y + b.reshape(1, D, 1)", "pass"), "bias_missing"),
 }
 
 
@@ -229,6 +382,7 @@ def test_the_blank_release_scores_zero_without_a_fault(assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_a_typical_mistake_loses_its_points_and_is_named(assignment):
     name, source, diagnosis = MISTAKE[number(assignment)]
+    assert source != DIFFERENT[number(assignment)].get(name), "the mistake must change the code"
     result = grade(assignment, {name: source})
     clean(result)
     for f in result["functions"]:
