@@ -202,8 +202,12 @@ class Notebook:
     def output(self, cell_id):
         return self.cell(cell_id).locator(".jp-OutputArea")
 
+    def output_text(self, cell_id):
+        """The text of a cell's output (the DOM's text: a cell scrolled out of view has no layout)."""
+        return self.output(cell_id).text_content()
+
     def prompt(self, cell_id):
-        return self.cell(cell_id).locator(".jp-InputArea-prompt").inner_text().strip()
+        return self.cell(cell_id).locator(".jp-InputArea-prompt").text_content().strip()
 
     def wait_idle(self, seconds=KERNEL_SECONDS):
         """Wait until the notebook's kernel is connected and idle (the toolbar's kernel status)."""
@@ -244,10 +248,10 @@ class Notebook:
         self.cell(cell_id).locator(".jp-InputArea-prompt").evaluate(
             """el => {
                 if (el.__watch) el.__watch.disconnect();
-                el.__before = el.innerText.trim();
+                el.__before = el.textContent.trim();
                 el.__busy = false;
                 el.__watch = new MutationObserver(() => {
-                    if (el.innerText.trim() === '[*]:') el.__busy = true;
+                    if (el.textContent.trim() === '[*]:') el.__busy = true;
                 });
                 el.__watch.observe(el, {subtree: true, childList: true, characterData: true});
             }""")
@@ -257,7 +261,7 @@ class Notebook:
         and an idle kernel."""
         self.page.wait_for_function(
             """el => {
-                const text = el.innerText.trim();
+                const text = el.textContent.trim();
                 return /^\\[\\d+\\]:$/.test(text) && (el.__busy || text !== el.__before);
             }""", arg=self.cell(cell_id).locator(".jp-InputArea-prompt").element_handle(),
             timeout=seconds * 1000)

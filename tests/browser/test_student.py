@@ -61,14 +61,14 @@ def test_student_writes_a_function_reads_the_checks_and_validates(lab, page, sho
     # the formulas are typeset by MathJax, not left as TeX
     markdown = nb.panel.locator(".jp-MarkdownCell .jp-RenderedMarkdown")
     assert nb.panel.locator(".jp-MarkdownCell mjx-container").count() >= 20
-    rendered = "\n".join(markdown.all_inner_texts())
+    rendered = "\n".join(markdown.all_text_contents())
     assert "$$" not in rendered and "\\sum" not in rendered and "\\frac" not in rendered
     assert page.locator(".jp-Toolbar-item", has_text="Validate").count() == 1
     shots(page, "assignment-opened")
 
     # the first function, not written yet: its check says so
     nb.run("cell-001", "cell-003", "convolve1d", "convolve1d_check")
-    out = nb.output("convolve1d_check").inner_text()
+    out = nb.output_text("convolve1d_check")
     assert "6 of 6 checks failed for convolve1d" in out and "raised NotImplementedError" in out
     show(nb, "convolve1d")
     shots(page, "check-says-not-written-yet")
@@ -76,7 +76,7 @@ def test_student_writes_a_function_reads_the_checks_and_validates(lab, page, sho
     # a first try with the kernel read backwards: the check names the mistake
     nb.type_into("convolve1d", FLIPPED)
     nb.run("convolve1d", "convolve1d_check")
-    out = nb.output("convolve1d_check").inner_text()
+    out = nb.output_text("convolve1d_check")
     assert re.search(r"[1-6] of 6 checks failed for convolve1d", out), out[:500]
     assert "likely mistake [flipped_kernel]" in out and "expected:" in out and "got:" in out
     show(nb, "convolve1d")
@@ -85,7 +85,7 @@ def test_student_writes_a_function_reads_the_checks_and_validates(lab, page, sho
     # corrected: the check passes
     nb.type_into("convolve1d", RIGHT)
     nb.run("convolve1d", "convolve1d_check")
-    out = nb.output("convolve1d_check").inner_text()
+    out = nb.output_text("convolve1d_check")
     assert "all 6 checks passed for convolve1d" in out and "failed" not in out
     show(nb, "convolve1d")
     shots(page, "check-passes")
