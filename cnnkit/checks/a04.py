@@ -599,9 +599,11 @@ def _conv_mistakes(case, refs):
     last_pos = np.einsum("no,ncab->ocab", d64[:, :, -1, -1],
                          xp[:, :, (Ho - 1) * s[0]:(Ho - 1) * s[0] + kh, (Wo - 1) * s[1]:(Wo - 1) * s[1] + kw])
     found = {
-        "dx": [Mistake("dx_kernel_not_flipped", "dx is dout spread back through the kernel as it is; each output "
-                                                "pixel (i, j) sends dout * w[a, b] back to x[i*s + a, j*s + b], which "
-                                                "amounts to a full convolution of dout with the kernel rotated by 180°",
+        "dx": [Mistake("dx_kernel_not_flipped", "dx went back through the kernel the wrong way round (not rotated); "
+                                                "each output pixel (i, j) sends dout * w[a, b] back to the input pixel "
+                                                "it read, x[i*s + a, j*s + b], which amounts to a full "
+                                                "cross-correlation of dout with the kernel rotated by 180° (a full true "
+                                                "convolution with the kernel as it is)",
                        value=_try(lambda: R.conv2d_backward(dout, x, w[:, :, ::-1, ::-1], stride=s, padding=p)[0])),
                Mistake("padding_not_removed", "dx still has the padding's rows and columns; the padding is not an "
                                               "input: crop dx_pad to dx_pad[:, :, p:p + H, p:p + W]",

@@ -26,7 +26,7 @@
 #    pooling (routed to the maximum, the first one on ties);
 # 5. derive the gradients of a convolution layer: $dW$ as a correlation of the input with δ,
 #    **summed over every position and every image**, $db$ as a sum of δ, and $dx$ as a full
-#    convolution of δ with the flipped kernel;
+#    cross-correlation of δ with the kernel rotated by 180°;
 # 6. assemble all of it into the gradients of the whole network, check them numerically with
 #    central differences and against PyTorch's autograd, and train the network by gradient descent.
 #
@@ -561,8 +561,9 @@ checks.check("max_pool2d_backward", max_pool2d_backward, seed=2026, hidden=True)
 #
 # The input gradient runs the forward pass backwards: every output $(i, j)$ sends
 # $\delta_{ndij} W_{dcab}$ back to the input pixel it read, $x^{\text{pad}}_{c,\, is + a,\, js + b}$, and
-# each pixel adds up what it receives. For stride 1 that is a **full convolution of δ with the kernel
-# rotated by 180°** (a true convolution, the flip of assignment 01); with padding, the rows and
+# each pixel adds up what it receives. For stride 1 that is a **full cross-correlation of δ with the
+# kernel rotated by 180°** — in the words of assignment 01, a full *true* convolution of δ with the
+# kernel, whose flip undoes the rotation; summed over the output channels $d$. With padding, the rows and
 # columns of the padding are cut off at the end, since they are not inputs. The first layer of a
 # network does not need $dx$ (nothing learns below it), but every deeper convolution layer does: it
 # is the `dout` of the layer below.
@@ -581,10 +582,12 @@ print("delta_c =\n", delta_c[0, 0])
 print("dW_conv[0, 0, 0, 0] by hand: sum of delta_c * x[0:4, 0:4] =", np.sum(delta_c[0, 0] * x_ex[0, 0, 0:4, 0:4]))
 print("dW_conv =\n", dWc_ex[0, 0], "\ndb_conv = sum of delta_c =", dbc_ex)
 
-# the input gradient as a full convolution of delta with the flipped kernel
-flipped = params_ex["W_conv"][0, 0, ::-1, ::-1]
-full = reference.correlate2d(np.pad(delta_c[0, 0], 1), flipped)
-print("dx == full convolution of delta with the rotated kernel:", np.allclose(full, dx_c[0, 0]))
+# the input gradient: delta padded by k - 1 = 1 all round, cross-correlated with the rotated kernel
+rotated = params_ex["W_conv"][0, 0, ::-1, ::-1]
+full = reference.correlate2d(np.pad(delta_c[0, 0], 1), rotated)
+print("dx == full cross-correlation of delta with the rotated kernel:", np.allclose(full, dx_c[0, 0]))
+print("   == full true convolution of delta with the kernel:",
+      np.allclose(reference.convolve2d(delta_c[0, 0], params_ex["W_conv"][0, 0], mode="full"), dx_c[0, 0]))
 
 fig, axes = plt.subplots(1, 4, figsize=(15, 3.8))
 draw_grid(axes[0], x_ex[0, 0], "x (5×5)", [((0, 0), (4, 4), "tab:blue")])
@@ -1113,8 +1116,9 @@ plt.show()
 # <details><summary>Answer</summary>
 #
 # Every layer above the first: its $dx$ is the `dout` of the layer below (through that layer's
-# activation and pooling). For stride 1 and no padding it is the full convolution of δ with the
-# kernel rotated by 180° (summed over the output channels).
+# activation and pooling). For stride 1 and no padding it is the full cross-correlation of δ with the
+# kernel rotated by 180° — a full true convolution of δ with the kernel — summed over the output
+# channels.
 #
 # </details>
 #
