@@ -894,12 +894,12 @@ for k in params_b:
 # %% [markdown]
 # What a bug looks like: the same check on gradients with the sigmoid's derivative left out of
 # $\delta_2$ (a mistake the checks of section 6 name), and on gradients of the pooling not divided
-# by 4. The relative errors jump from about $10^{-9}$ to the order of 1 — the check does not say
+# by 4. The relative errors jump from about $10^{-8}$ to the order of 1 — the check does not say
 # *where* the bug is, but the first parameter that fails (going backwards from the output) does.
 #
 # The figure shows the relative error of the numerical gradient of $W_2$ as the step shrinks:
 # the central difference improves like $\varepsilon^2$ and the one-sided like $\varepsilon$, until
-# round-off takes over below about $10^{-6}$ (central) and $10^{-8}$ (one-sided).
+# round-off takes over below about $10^{-5}$ (central) and $10^{-7}$ (one-sided).
 
 # %%
 from cnnkit.checks.a04 import network   # the course's network, with switches that make typical mistakes
