@@ -27,7 +27,7 @@ VERSION = "1"   # change when a change in the grader could change a score: force
 # what a graded function may not use, by assignment (course.md); dotted prefixes for the static check
 FORBIDDEN = {
     "default": ["cnnkit", "numpy.convolve", "numpy.correlate", "numpy.polymul", "numpy.polynomial",
-                "scipy.signal", "scipy.ndimage", "torch.nn.functional.conv1d", "torch.nn.functional.conv2d",
+                "scipy.signal", "scipy.ndimage", "scipy.linalg.toeplitz", "torch.nn.functional.conv1d", "torch.nn.functional.conv2d",
                 "torch.nn.functional.conv3d", "torch.nn.functional.unfold", "torch.nn.functional.fold",
                 "torch.nn.functional.max_pool2d", "torch.nn.functional.avg_pool2d",
                 "torch.nn.functional.max_pool2d_with_indices", "torch.nn.functional.adaptive_avg_pool2d",
@@ -42,7 +42,7 @@ FORBIDDEN = {
 RUNTIME = {
     "default": {"dirs": ["cnnkit/reference", "cnnkit/torch", "scipy/signal", "scipy/ndimage",
                          "numpy/polynomial"],
-                "python": ["numpy.convolve", "numpy.correlate", "numpy.polymul"],
+                "python": ["numpy.convolve", "numpy.correlate", "numpy.polymul", "scipy.linalg.toeplitz"],
                 "c_names": {"numpy": ["correlate", "correlate2"],
                             "torch": ["conv1d", "conv2d", "conv3d", "convolution", "_convolution", "conv_transpose2d",
                                       "max_pool2d", "avg_pool2d", "max_pool2d_with_indices", "adaptive_avg_pool2d",

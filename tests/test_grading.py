@@ -104,10 +104,12 @@ def test_static_check_resolves_imports_aliases_and_helpers():
              # ...but what a function binds its own names to is checked, imports inside it included
              ("j", "def local_alias(x, k):\n    s = np.convolve\n    return s(x, k)\n"),
              ("k", "def local_import(x, k):\n    import scipy.signal as sg\n    return sg.correlate(x, k)\n"),
-             ("l", "def declared(x):\n    global s\n    return s\n")]
+             ("l", "def declared(x):\n    global s\n    return s\n"),
+             ("m", "from scipy.linalg import toeplitz as tp\ndef toe(k, n):\n    return tp(k, n)\n")]
     forbidden = grader.FORBIDDEN["default"]
     found = static.forbidden_uses(cells, ("f", "g", "h", "ok", "dyn", "mine", "local_alias", "local_import",
-                                          "declared"), forbidden)
+                                          "declared", "toe"), forbidden)
+    assert any("scipy.linalg.toeplitz" in x.what for x in found["toe"])
     assert found["mine"] == []
     assert any("numpy.convolve" in x.what for x in found["local_alias"])
     assert any("scipy.signal.correlate" in x.what for x in found["local_import"])
