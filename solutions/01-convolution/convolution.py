@@ -31,9 +31,9 @@
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import cbook
-from matplotlib.patches import Rectangle
 
 from cnnkit import reference  # the course's own implementations: used for the figures only
+from cnnkit.plot import draw_grid  # small arrays drawn as tables of numbers
 from cnnkit.checks import for_assignment
 
 checks = for_assignment("01")  # the visible checks of this assignment: checks.check(name, function)
@@ -215,33 +215,13 @@ for i in range(2):
 
 
 # %%
-def draw_grid(ax, values, title, highlight=None, color="tab:blue"):
-    """Draw a small array as a table of numbers, optionally with a block of cells outlined."""
-    values = np.asarray(values)
-    ax.imshow(np.zeros_like(values, dtype=float), cmap="Greys", vmin=0, vmax=1)
-    for (r, c), v in np.ndenumerate(values):
-        ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=14)
-    # major ticks on the cells, minor ones on the lines between them (where the grid is drawn):
-    # without the major ones, matplotlib drops the minor ticks that fall on its default major ticks
-    ax.set_xticks(np.arange(values.shape[1]))
-    ax.set_yticks(np.arange(values.shape[0]))
-    ax.set_xticks(np.arange(-0.5, values.shape[1]), minor=True)
-    ax.set_yticks(np.arange(-0.5, values.shape[0]), minor=True)
-    ax.grid(which="minor", color="0.6")
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-    if highlight is not None:
-        (r, c), (h, w) = highlight
-        ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, fill=True, alpha=0.25, color=color, lw=3))
-    ax.set_title(title)
-
-
 # the sliding window: the kernel over the input at output position (1, 0)
 i, j = 1, 0
 y2 = np.array([[int((x2[a:a + 2, b:b + 2] * k2).sum()) for b in range(2)] for a in range(2)])
 fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
-draw_grid(axes[0], x2, "input x (3×3)", highlight=((i, j), k2.shape))
-draw_grid(axes[1], k2, "kernel k (2×2)", highlight=((0, 0), k2.shape))
-draw_grid(axes[2], y2, "output y = x ⋆ k (2×2)", highlight=((i, j), (1, 1)), color="tab:orange")
+draw_grid(axes[0], x2, "input x (3×3)", boxes=[((i, j), k2.shape, "tab:blue")], fontsize=14)
+draw_grid(axes[1], k2, "kernel k (2×2)", boxes=[((0, 0), k2.shape, "tab:blue")], fontsize=14)
+draw_grid(axes[2], y2, "output y = x ⋆ k (2×2)", boxes=[((i, j), (1, 1), "tab:orange")], fontsize=14)
 fig.suptitle(f"y[{i}, {j}] = 3·0 + 4·1 + 6·2 + 7·3 = {y2[i, j]}")
 plt.show()
 

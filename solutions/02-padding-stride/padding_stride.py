@@ -42,39 +42,12 @@ from matplotlib import cbook
 from matplotlib.patches import Rectangle
 
 from cnnkit import reference  # the course's own implementations: used for the figures only
+from cnnkit.plot import draw_grid  # small arrays drawn as tables of numbers
 from cnnkit.checks import for_assignment
 
 checks = for_assignment("02")  # the visible checks of this assignment: checks.check(name, function)
 
 np.set_printoptions(precision=3, suppress=True)
-
-
-def draw_grid(ax, values, title="", shade=None, boxes=(), numbers=True, fontsize=11):
-    """Draw a small array as a table of numbers (a big one, numbers=False, as colours).
-
-    shade: a boolean array of cells to fill grey (the padding); boxes: (row, col, color) cells to
-    fill with a colour (the kernel's taps).
-    """
-    values = np.asarray(values, dtype=float)
-    if shade is None and not numbers:
-        lim = max(np.abs(values).max(), 1e-12)
-        ax.imshow(values, cmap="RdBu_r", vmin=-lim, vmax=lim)
-    else:
-        ax.imshow(np.where(shade, 0.82, 1.0) if shade is not None else np.ones_like(values),
-                  cmap="gray", vmin=0, vmax=1)
-    for r, c, color in boxes:
-        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, color=color, alpha=0.45, lw=0))
-    if numbers:
-        for (r, c), v in np.ndenumerate(values):
-            ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=fontsize)
-    # major ticks on the cells, minor ones on the lines between them (where the grid is drawn)
-    ax.set_xticks(np.arange(values.shape[1]))
-    ax.set_yticks(np.arange(values.shape[0]))
-    ax.set_xticks(np.arange(-0.5, values.shape[1]), minor=True)
-    ax.set_yticks(np.arange(-0.5, values.shape[0]), minor=True)
-    ax.grid(which="minor", color="0.6")
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-    ax.set_title(title)
 
 
 # %% [markdown]
@@ -103,7 +76,7 @@ def coverage(size, k, pad):
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
 for ax, pad in zip(axes, (0, 1)):
-    draw_grid(ax, coverage(7, 3, pad), f"windows covering each pixel, padding {pad}")
+    draw_grid(ax, coverage(7, 3, pad), f"windows covering each pixel, padding {pad}", fontsize=11)
 plt.show()
 
 # %% [markdown]
@@ -152,7 +125,7 @@ for ax, (x, (l, r, t, b), title) in zip(axes, [(x33, (1, 1, 1, 1), "padding=1"),
     xp = np.pad(x, [(t, b), (l, r)])
     inside = np.zeros(xp.shape, dtype=bool)
     inside[t:t + x.shape[0], l:l + x.shape[1]] = True
-    draw_grid(ax, xp, f"{title}: {x.shape} -> {xp.shape}", shade=~inside)
+    draw_grid(ax, xp, f"{title}: {x.shape} -> {xp.shape}", shade=~inside, fontsize=11)
 plt.show()
 
 # %% [markdown]
@@ -372,9 +345,10 @@ print("dilated output", dilated.shape, "== ordinary convolution with the holey k
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
 for ax, d in zip(axes, (1, 2, 3)):
     span = d * 2 + 1
-    taps = [(1 + p * d, 1 + q * d, "tab:orange") for p in range(3) for q in range(3)]
+    taps = [((1 + p * d, 1 + q * d), (1, 1), "tab:orange") for p in range(3) for q in range(3)]
     cells = np.zeros((span + 2, span + 2))
-    draw_grid(ax, cells, f"3×3 kernel, dilation {d}: spans {span}×{span}", shade=cells > 0, boxes=taps, numbers=False)
+    draw_grid(ax, cells, f"3×3 kernel, dilation {d}: spans {span}×{span}", shade=cells > 0, boxes=taps, numbers=False,
+              alpha=0.45)
 plt.show()
 
 # %% [markdown]
@@ -503,9 +477,10 @@ def explore(H=8, W=8, kernel_h=3, kernel_w=3, padding=1, stride=2, dilation=1, i
     taps = [(i * stride + p * d, j * stride + q * d) for p in range(kernel_h) for q in range(kernel_w)]
     y = reference.conv2d(xp[None, None], w[None, None], stride=stride, dilation=d)[0, 0]
     draw_grid(axes[0], xp, f"padded input {xp.shape}\norange: the taps of y[{i}, {j}]",
-              shade=~inside, boxes=[(r, c, "tab:orange") for r, c in taps], numbers=small, fontsize=8)
-    draw_grid(axes[2], y, f"output {H_out}×{W_out}", boxes=[(i, j, "gold")] if y.size > 144 else [(i, j, "tab:blue")],
-              numbers=y.size <= 144, fontsize=9)
+              shade=~inside, boxes=[((r, c), (1, 1), "tab:orange") for r, c in taps], numbers=small, fontsize=8,
+              alpha=0.45)
+    draw_grid(axes[2], y, f"output {H_out}×{W_out}", boxes=[((i, j), (1, 1), "gold" if y.size > 144 else "tab:blue")],
+              numbers=y.size <= 144, fontsize=9, alpha=0.45)
     num = lambda v: f"{v:g}" if v >= 0 else f"({v:g})"
     terms = " + ".join(f"{num(xp[r, c])}·{num(w[p, q])}" for (r, c), (p, q) in zip(taps, np.ndindex(w.shape))
                        if w[p, q] != 0)

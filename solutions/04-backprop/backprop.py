@@ -49,6 +49,7 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 from tqdm.auto import tqdm
 
 from cnnkit import reference  # the course's own implementations: for the worked examples and figures only
+from cnnkit.plot import draw_grid  # small arrays drawn as tables of numbers
 from cnnkit.checks import for_assignment
 from cnnkit.data import load_mnist
 
@@ -407,21 +408,6 @@ checks.check("linear_backward", linear_backward, seed=2026, hidden=True)
 # everything, the other (grey) nothing.
 
 # %%
-def draw_grid(ax, values, title, boxes=(), fmt="{:g}"):
-    """Draw a small array as a table of numbers; boxes: ((row, col), (height, width), colour) to shade."""
-    values = np.asarray(values)
-    ax.imshow(np.zeros(values.shape), cmap="Greys", vmin=0, vmax=1)
-    for (r, c), v in np.ndenumerate(values):
-        ax.text(c, r, fmt.format(v), ha="center", va="center", fontsize=12)
-    ax.set_xticks(np.arange(-0.5, values.shape[1]))
-    ax.set_yticks(np.arange(-0.5, values.shape[0]))
-    ax.grid(color="0.6")
-    ax.tick_params(length=0, labelbottom=False, labelleft=False)
-    for (r, c), (h, w), colour in boxes:
-        ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, fill=True, alpha=0.25, color=colour, lw=0))
-    ax.set_title(title)
-
-
 colours = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
 windows = [((i * 2, j * 2), (2, 2), colours[2 * i + j]) for i in range(2) for j in range(2)]
 cells = [((i, j), (1, 1), colours[2 * i + j]) for i in range(2) for j in range(2)]

@@ -48,33 +48,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.colors import ListedColormap
-from matplotlib.patches import Rectangle
 
 from cnnkit import reference  # the course's own implementations: used for the figures only
+from cnnkit.plot import draw_grid  # small arrays drawn as tables of numbers
 from cnnkit.checks import for_assignment
 
 checks = for_assignment("05")  # the visible checks of this assignment: checks.check(name, function)
 
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
-
-
-def draw_grid(ax, values, title="", boxes=(), fontsize=12, fmt="{:g}"):
-    """Draw a small array as a table of numbers; boxes: ((row, col), (height, width), colour) to shade."""
-    values = np.asarray(values, dtype=float)
-    ax.imshow(np.ones_like(values), cmap="gray", vmin=0, vmax=1)
-    for (r, c), v in np.ndenumerate(values):
-        ax.text(c, r, fmt.format(v), ha="center", va="center", fontsize=fontsize,
-                color="0.65" if v == 0 else "black")
-    # major ticks on the cells, minor ones on the lines between them (where the grid is drawn)
-    ax.set_xticks(np.arange(values.shape[1]))
-    ax.set_yticks(np.arange(values.shape[0]))
-    ax.set_xticks(np.arange(-0.5, values.shape[1]), minor=True)
-    ax.set_yticks(np.arange(-0.5, values.shape[0]), minor=True)
-    ax.grid(which="minor", color="0.7")
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-    for (r, c), (h, w), colour in boxes:
-        ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, color=colour, alpha=0.3, lw=0))
-    ax.set_title(title)
 
 
 def as_pair(v):
@@ -145,7 +126,8 @@ print("\nfull convolution's matrix (6 x 4):\n", T1_full, "\n@ x =", T1_full @ x1
 
 # %%
 fig, axes = plt.subplots(1, 5, figsize=(11, 2.6), gridspec_kw={"width_ratios": [4, 0.6, 1, 0.6, 1]})
-draw_grid(axes[0], T1, "T (2×4)", boxes=[((0, 0), (1, 3), "tab:blue"), ((1, 1), (1, 3), "tab:orange")])
+draw_grid(axes[0], T1, "T (2×4)", boxes=[((0, 0), (1, 3), "tab:blue"), ((1, 1), (1, 3), "tab:orange")],
+          dim_zeros=True)
 draw_grid(axes[2], x1[:, None], "x")
 draw_grid(axes[4], (T1 @ x1)[:, None], "y = T x", boxes=[((0, 0), (1, 1), "tab:blue"),
                                                             ((1, 0), (1, 1), "tab:orange")])
@@ -465,7 +447,7 @@ draw_grid(axes[2], cols_s2, "stride 2: 8 rows, 4 columns", boxes=[((0, 0), (4, 4
                                                                    ((4, 0), (4, 4), "tab:green")], fontsize=10)
 cols_p1 = reference.im2col(x_two, 2, stride=2, padding=1)[0]
 draw_grid(axes[3], cols_p1, "stride 2, padding 1: 8 rows, 9 columns",
-          boxes=[((0, 0), (4, 9), "tab:blue"), ((4, 0), (4, 9), "tab:green")], fontsize=10)
+          boxes=[((0, 0), (4, 9), "tab:blue"), ((4, 0), (4, 9), "tab:green")], fontsize=10, dim_zeros=True)
 plt.tight_layout()
 plt.show()
 
