@@ -67,3 +67,19 @@ def object_array(shape, make):
     for i in np.ndindex(shape):
         a[i] = make()
     return a
+
+
+# outputs no correct function returns, which every judge must fail cleanly (no crash, no pass)
+HOSTILE = {
+    "liar": lambda ref: Liar(),
+    "none": lambda ref: None,
+    "strings": lambda ref: np.full(ref.shape, "1"),
+    "huge": lambda ref: np.broadcast_to(np.float64(1.0), (10 ** 6, 10 ** 6)),
+    "nans": lambda ref: np.full(ref.shape, np.nan),
+    "infs": lambda ref: np.full(ref.shape, np.inf),
+    "lying_subclass": lambda ref: np.zeros(ref.shape).view(LyingArray),
+    "complex": lambda ref: ref.astype(complex),
+    "tuple": lambda ref: (ref, ref),
+    "dict": lambda ref: {"y": ref},
+    "object_liars": lambda ref: object_array(ref.shape, Liar),
+}

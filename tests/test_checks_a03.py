@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from cnnkit import checks
 from cnnkit import reference as R
-from judging import Liar, LyingArray, diagnosed, object_array
+from judging import HOSTILE, Liar, LyingArray, diagnosed
 
 A03 = checks.for_assignment("03")
 NAMES = checks.GRADED["03"]
@@ -522,19 +522,6 @@ def test_pair_judge_accepts_a_list_and_any_integer_dtype():
     assert checks.judge(case, [y, i]).passed
     assert checks.judge(case, (y.tolist(), i.astype(np.int32))).passed
 
-
-HOSTILE = {
-    "liar": lambda ref: Liar(),
-    "none": lambda ref: None,
-    "strings": lambda ref: np.full(ref.shape, "1"),
-    "huge": lambda ref: np.broadcast_to(np.float64(1.0), (10 ** 6, 10 ** 6)),
-    "nans": lambda ref: np.full(ref.shape, np.nan),
-    "infs": lambda ref: np.full(ref.shape, np.inf),
-    "lying_subclass": lambda ref: np.zeros(ref.shape).view(LyingArray),
-    "complex": lambda ref: ref.astype(complex),
-    "tuple": lambda ref: (ref, ref),
-    "object_liars": lambda ref: object_array(ref.shape, Liar),
-}
 
 
 @pytest.mark.parametrize("kind", HOSTILE)

@@ -13,7 +13,7 @@ from hypothesis import given, strategies as st
 from cnnkit import checks
 from cnnkit import reference as R
 from cnnkit.checks import a04
-from judging import Liar, LyingArray, diagnosed, object_array, verdicts
+from judging import HOSTILE, Liar, LyingArray, diagnosed, object_array, verdicts
 
 A04 = checks.for_assignment("04")
 NAMES = checks.GRADED["04"]
@@ -843,18 +843,6 @@ def test_network_judge_fails_cleanly_on_hostile_output(kind):
     assert v.passed is False and v.message and len(v.message) < 5000
     assert "sigmoid_cnn_gradients" in v.message
 
-
-HOSTILE = {
-    "liar": lambda ref: Liar(),
-    "none": lambda ref: None,
-    "strings": lambda ref: np.full(ref.shape, "1"),
-    "huge": lambda ref: np.broadcast_to(np.float64(1.0), (10 ** 6, 10 ** 6)),
-    "nans": lambda ref: np.full(ref.shape, np.nan),
-    "lying_subclass": lambda ref: np.zeros(ref.shape).view(LyingArray),
-    "complex": lambda ref: ref.astype(complex),
-    "tuple": lambda ref: (ref, ref),
-    "object_liars": lambda ref: object_array(ref.shape, Liar),
-}
 
 
 @pytest.mark.parametrize("kind", HOSTILE)
