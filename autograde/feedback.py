@@ -13,7 +13,7 @@ h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 table { border-collapse: collapse; } td, th { padding: .3rem .8rem; border-bottom: 1px solid #ddd; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .full { color: #1a7f37; } .part { color: #9a6700; } .none { color: #cf222e; }
-pre { background: #f6f8fa; padding: .8rem; overflow-x: auto; font-size: .85rem; border-radius: 4px; }
+pre { background: #f6f8fa; padding: .8rem; overflow-x: auto; white-space: pre-wrap; font-size: .85rem; border-radius: 4px; }
 .box { border-left: 4px solid #cf222e; padding: .2rem 1rem; background: #fff5f5; }
 .notes li { margin: .3rem 0; }
 """

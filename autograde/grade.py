@@ -158,9 +158,13 @@ def write_atomic(path, text):
     os.replace(tmp, path)
 
 
-def store(root, gb, result):
+def store(root, gb, result, data=None, release=None):
+    """`data` and `release`: the submitted bytes and the release, for the notebook the formgrader shows."""
     a, s, nb = result["assignment"], result["student"], result["notebook"]
     write_atomic(Path(root) / "feedback" / s / a / f"{nb}.html", feedback.render(result))
+    if release is not None:
+        write_atomic(Path(root) / "autograded" / s / a / f"{nb}.ipynb",
+                     gradebook.formgrader_notebook(data or b"", release))
     gradebook.record(gb, result)
     # the record last: a result on disk means everything about it was written
     write_atomic(result_path(root, s, a, nb), json.dumps(result, indent=1) + "\n")
@@ -264,14 +268,18 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
     interrupted = False
     try:
         gradebook.ensure_assignment(gb, rels)
+        gradebook.ensure_source(root, assignment)
         for r in skipped:   # a gradebook made afresh (or another database) still gets every grade
             gradebook.record(gb, r)
         bar = tqdm(total=len(jobs), desc=f"grading {assignment}", unit="notebook", disable=not progress,
                    file=sys.stderr)
         t0 = time.monotonic()
         try:
+            sent = {(j["student"], j["release"]["notebook"]): j["data"] for j in jobs}
+            by_name = {r.notebook: r for r in rels}
             for result in execute(jobs, workers, scheduler):
-                store(root, gb, result)
+                store(root, gb, result, sent.get((result["student"], result["notebook"])),
+                      by_name[result["notebook"]])
                 bar.set_postfix_str(f"{result['student']}: {result['score']:g}/{result['max_score']:g}")
                 bar.update(1)
         except KeyboardInterrupt:

@@ -4,13 +4,23 @@ The gradebook is nbgrader's own (`nbgrader.api.Gradebook`): SQLite by default, a
 for a database the staff share. Only the grading command's main process writes to it, one
 submission at a time as results arrive, each in its own transaction, so an interrupted run keeps
 everything recorded before it stopped.
+
+Besides the database, the formgrader reads two things from the course root, which the grading
+command writes too: nbgrader's source of the assignment (``source/<assignment>/``, from solutions/,
+where the formgrader finds the assignments it lists) and each graded notebook
+(``autograded/<student>/<assignment>/<notebook>.ipynb``, which it shows with the scores and comments).
 """
 
+import copy
+import json
 import warnings
+from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
+from . import build
 from .notebook import _grade_id, _meta, _source
 
 
@@ -62,6 +72,7 @@ def record(gb, result, timestamp=None):
         grade = gb.find_grade(f"{name}_test", nb, assignment, student)
         grade.auto_score = float(f["score"])
         grade.manual_score = None
+        grade.needs_manual_grade = False   # nbgrader's default is True: every submission would be flagged
         try:
             comment = gb.find_comment(name, nb, assignment, student)
             comment.auto_comment = comment_text(result, f)
@@ -77,3 +88,44 @@ def comment_text(result, f):
     lines += f["forbidden"]
     lines += f["messages"][:1]
     return "\n".join(lines)
+
+
+def ensure_source(root, assignment, solutions=build.SOLUTIONS):
+    """nbgrader's source of `assignment` in the course root, from solutions/ (step 1 of the build), when
+    it is not there yet: the formgrader lists only the assignments it finds in source/."""
+    scripts = sorted((Path(solutions) / assignment).glob("*.py"))
+    if (Path(root) / "source" / assignment).is_dir() or not scripts:
+        return
+    for script in scripts:
+        build.write_source(build.to_notebook(script), root, assignment, script.stem)
+
+
+def formgrader_notebook(data, release):
+    """The graded notebook the formgrader shows (autograded/<student>/<assignment>/<notebook>.ipynb), as
+    JSON text: the student's cells with the release's read-only cells and nbgrader metadata put back,
+    as nbgrader's own autograde does; the release itself when the file is not a readable notebook."""
+    released = {_grade_id(c): c for c in release.cells if _grade_id(c)}
+    try:
+        with warnings.catch_warnings():   # nbformat warns of what it repairs (duplicate cell ids)
+            warnings.simplefilter("ignore")
+            cells = [c for c in nbformat.reads(data.decode("utf-8"), as_version=4).cells if isinstance(c, dict)]
+    except Exception:  # nbformat raises several kinds for a damaged notebook
+        cells = []
+    cells = cells or copy.deepcopy(release.cells)
+    out, seen = [], set()
+    for cell in cells:
+        cell, gid = copy.deepcopy(dict(cell)), _grade_id(cell)
+        rc = released.get(gid)
+        if rc is None or gid in seen:     # the student's own cell (or a copy of a managed one)
+            if isinstance(cell.get("metadata"), dict):
+                cell["metadata"].pop("nbgrader", None)
+        elif _meta(rc).get("solution") and cell.get("cell_type") == rc.get("cell_type"):
+            cell["metadata"] = {"nbgrader": copy.deepcopy(_meta(rc))}
+        else:
+            cell = copy.deepcopy(rc)
+        seen.add(gid)
+        out.append(cell)
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": dict(build.KERNELSPEC),
+                                            "language_info": dict(build.LANGUAGE_INFO)})
+    nb["cells"] = out
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
