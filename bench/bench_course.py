@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import nbclient
-import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
