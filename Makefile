@@ -6,7 +6,7 @@ TORCH_VERSION ?= 2.13.0
 CNNKIT_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export CNNKIT_DATA
 
-.PHONY: setup run demo tour test test-fast bench course grade
+.PHONY: setup run demo tour test test-fast bench course grade lab formgrader
 
 setup:
 	$(PYTHON) -m pip install --quiet torch==$(TORCH_VERSION)
@@ -39,3 +39,14 @@ bench:
 # the student notebooks in course/ from the instructor sources in solutions/ (commit the result)
 course:
 	$(PYTHON) -m autograde.build
+
+# students: JupyterLab on the course's notebooks (= jupyter lab course/); open an assignment's folder
+lab:
+	$(PYTHON) -m jupyterlab course
+
+# teaching assistants: nbgrader's formgrader (JupyterLab's Nbgrader menu) on a graded course root,
+# autograde/ by default; the example class of `make demo`: make formgrader COURSE_ROOT=build/example-class
+COURSE_ROOT ?= autograde
+formgrader:
+	cd "$(COURSE_ROOT)" && $(PYTHON) -m jupyterlab --CourseDirectory.root="$(abspath $(COURSE_ROOT))" \
+		--CourseDirectory.course_id=cnn-course

@@ -61,6 +61,7 @@ def nbgrader_api(root):
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 
+@pytest.mark.slow
 def test_the_formgrader_finds_the_assignment_the_submissions_and_the_graded_notebooks(graded):
     api = nbgrader_api(graded)
     assignments = api.get_assignments()
@@ -106,6 +107,7 @@ def row(frame, text):
     return frame.locator("#main-table tr").filter(has_text=text)
 
 
+@pytest.mark.slow
 def test_teaching_assistant_sees_grades_and_opens_feedback_in_the_formgrader(lab, page, shots):
     page.goto(lab.url("/lab/workspaces/ta?reset"))
     page.locator(".lm-MenuBar-item", has_text="Nbgrader").click()

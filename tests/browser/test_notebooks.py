@@ -12,6 +12,8 @@ from autograde import examples
 
 from .lab import REPO, JupyterLab, Notebook
 
+pytestmark = pytest.mark.slow   # a JupyterLab, a kernel and a browser: not for `make test-fast`
+
 FINISHED = {"01-convolution": "convolution", "02-padding-stride": "padding_stride"}
 
 

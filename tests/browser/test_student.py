@@ -10,6 +10,8 @@ from autograde import examples
 
 from .lab import REPO, JupyterLab, Notebook
 
+pytestmark = pytest.mark.slow   # a JupyterLab, a kernel and a browser: not for `make test-fast`
+
 A01 = "01-convolution/convolution.ipynb"
 
 # convolve1d as students often first write it: the kernel read backwards (cross-correlation)
