@@ -196,6 +196,23 @@ class Notebook:
         nb.wait_idle(STARTUP_SECONDS)
         return nb
 
+    def wait_typeset(self, at_least=20, seconds=60):
+        """Wait (without failing: the caller checks) until MathJax has typeset at least this many
+        formulas in the markdown cells and no display formula is left as TeX."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(
+                """([panel, n]) => {
+                    const typeset = panel.querySelectorAll('.jp-MarkdownCell mjx-container').length;
+                    const text = [...panel.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown')]
+                        .map(el => el.textContent).join('\\n');
+                    return typeset >= n && !text.includes('$$');
+                }""", arg=[self.panel.element_handle(), at_least], timeout=seconds * 1000)
+        except PlaywrightTimeout:
+            pass
+        return self.panel.locator(".jp-MarkdownCell mjx-container").count()
+
     def cell(self, cell_id):
         return self.panel.locator(".jp-Notebook .jp-Cell").nth(cell_index(self.path, cell_id))
 

@@ -55,7 +55,7 @@ def check_rendering(nb, checks):
     for name in checks:
         assert re.search(rf"all \d+ checks passed for {name}\b", nb.output_text(f"{name}_check")), name
     # formulas typeset, none left as TeX
-    assert panel.locator(".jp-MarkdownCell mjx-container").count() >= 20
+    assert nb.wait_typeset(20) >= 20, "MathJax typeset fewer than 20 formulas"
     text = "\n".join(panel.locator(".jp-MarkdownCell .jp-RenderedMarkdown").all_text_contents())
     assert "$$" not in text and "\\sum" not in text and "\\frac" not in text
     # figures: PNGs that fit the notebook's width and are not taller than the window

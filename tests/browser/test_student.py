@@ -62,7 +62,7 @@ def test_student_writes_a_function_reads_the_checks_and_validates(lab, page, sho
     nb = Notebook.open(page, lab, lab.root / A01, "student")
     # the formulas are typeset by MathJax, not left as TeX
     markdown = nb.panel.locator(".jp-MarkdownCell .jp-RenderedMarkdown")
-    assert nb.panel.locator(".jp-MarkdownCell mjx-container").count() >= 20
+    assert nb.wait_typeset(20) >= 20, "MathJax typeset fewer than 20 formulas"
     rendered = "\n".join(markdown.all_text_contents())
     assert "$$" not in rendered and "\\sum" not in rendered and "\\frac" not in rendered
     assert page.locator(".jp-Toolbar-item", has_text="Validate").count() == 1
