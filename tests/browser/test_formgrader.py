@@ -110,6 +110,7 @@ def row(frame, text):
 @pytest.mark.slow
 def test_teaching_assistant_sees_grades_and_opens_feedback_in_the_formgrader(lab, page, shots):
     page.goto(lab.url("/lab/workspaces/ta?reset"))
+    page.locator("#filebrowser .jp-DirListing-itemText").get_by_text("feedback", exact=True).wait_for()
     page.locator(".lm-MenuBar-item", has_text="Nbgrader").click()
     page.locator(".lm-Menu-itemLabel").get_by_text("Formgrader", exact=True).click()
     frame = formgrader_frame(page)

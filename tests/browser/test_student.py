@@ -67,6 +67,9 @@ def test_student_writes_a_function_reads_the_checks_and_validates(lab, page, sho
     assert "$$" not in rendered and "\\sum" not in rendered and "\\frac" not in rendered
     assert page.locator(".jp-Toolbar-item", has_text="Validate").count() == 1
     shots(page, "assignment-opened")
+    nb.panel.locator('.jp-MarkdownCell mjx-container[display="true"]').first.evaluate(
+        "el => el.closest('.jp-Cell').scrollIntoView({block: 'start'})")
+    shots(page, "formulas-typeset")
 
     # the first function, not written yet: its check says so
     nb.run("cell-001", "cell-003", "convolve1d", "convolve1d_check")
