@@ -21,7 +21,10 @@ OUTSIDE = re.compile(r"^(?!https?://127\.0\.0\.1[:/]|data:|blob:)")
 
 
 def chromium_path():
-    return os.environ.get("CNNKIT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    named = os.environ.get("CNNKIT_CHROMIUM")
+    if named:
+        return named if os.path.isfile(named) else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def missing(what):
@@ -38,7 +41,7 @@ def browser():
         missing("Playwright is not installed (pip install -e '.[dev]')")
     executable = chromium_path()
     if not executable:
-        missing("Chromium is not installed (Debian: apt-get install chromium)")
+        missing("Chromium is not installed (Debian: apt-get install chromium; or set CNNKIT_CHROMIUM to its path)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=["--disable-dev-shm-usage"])
         yield browser

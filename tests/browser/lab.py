@@ -193,6 +193,10 @@ class Notebook:
         page.goto(lab.url(f"/lab/workspaces/{workspace}/tree/{rel}?reset"))
         nb = cls(page, path)
         nb.panel.locator(".jp-Cell").first.wait_for(timeout=STARTUP_SECONDS * 1000)
+        # the kernel started and connected: the status bar says so (the toolbar's indicator reads
+        # idle before there is a kernel at all)
+        page.locator("#jp-main-statusbar").get_by_text(re.compile(r"\|\s*Idle\s*$")).wait_for(
+            timeout=STARTUP_SECONDS * 1000)
         nb.wait_idle(STARTUP_SECONDS)
         return nb
 
