@@ -457,6 +457,7 @@ def check(name, fn, seed=0, hidden=False, assignment=None, **others):
     `others`: the other graded objects some cases need (training a model class needs the notebook's
     `train_one_epoch`), by name.
     """
+    __tracebackhide__ = True   # IPython and pytest show the message, not this function's frames
     all_cases = cases(name, seed=seed, hidden=hidden, assignment=assignment)
     failures = []
     for case in all_cases:

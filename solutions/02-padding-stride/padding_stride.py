@@ -456,7 +456,7 @@ def explore(H=8, W=8, kernel_h=3, kernel_w=3, padding=1, stride=2, dilation=1, i
     formula = (f"H_out = floor(({H} + {top + bottom} - {d}·({kernel_h} - 1) - 1) / {stride}) + 1 = {H_out},   "
                f"W_out = floor(({W} + {left + right} - {d}·({kernel_w} - 1) - 1) / {stride}) + 1 = {W_out}")
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 5.4),
+    fig, axes = plt.subplots(1, 3, figsize=(11, 4.4),
                              gridspec_kw={"width_ratios": [xp.shape[1], kernel_w + 1, max(W_out, 3)]})
     draw_grid(axes[1], w, f"kernel {kernel_h}×{kernel_w}, dilation {d}", fontsize=10)
     small = xp.size <= 400
@@ -632,7 +632,7 @@ def influence(layers, size=41):
     return grad[0, 0]
 
 
-fig, axes = plt.subplots(1, 4, figsize=(15, 4))
+fig, axes = plt.subplots(1, 4, figsize=(11, 3.4))
 for ax, (name, layers) in zip(axes, list(stacks.items()) + [("3×3 with dilation 2, 2, 2", [(3, 1, 2)] * 3)]):
     g = influence(layers)
     rows = np.flatnonzero(g.any(axis=1))
