@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from . import a01, a02, a03
 from . import a04
 from . import a05
+from . import a06
 from .core import Case, Verdict, Mistake, cases, check, expected, graded, judge
 
 __all__ = ["GRADED", "Case", "Verdict", "Mistake", "cases", "expected", "judge", "check", "graded",
@@ -32,6 +33,7 @@ GRADED = {
     a03.ASSIGNMENT: a03.FUNCTIONS,
     a04.ASSIGNMENT: a04.FUNCTIONS,
     a05.ASSIGNMENT: a05.FUNCTIONS,
+    a06.ASSIGNMENT: a06.FUNCTIONS,
 }
 
 
