@@ -70,6 +70,12 @@ class JupyterLab:
             env[name] = str(folder)
         env.pop("MPLBACKEND", None)   # a non-interactive backend set for the tests would hide every figure
         env.pop("JUPYTER_PATH", None)
+        if sys.prefix != sys.base_prefix:
+            # a virtual environment that sees the base installation's packages must see their lab
+            # extensions and server configuration too (nbgrader's menu, the widgets' renderer)
+            base = Path(sys.base_prefix)
+            env["JUPYTER_PATH"] = str(base / "share" / "jupyter")
+            env["JUPYTER_CONFIG_PATH"] = str(base / "etc" / "jupyter")
         return env
 
     def command(self):
