@@ -31,7 +31,6 @@ torch is imported only when a probe or judge runs, so the other assignments' che
 
 import math
 import time
-import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -193,18 +192,22 @@ def _number(v):
     return math.nan, False
 
 
-def _student_line(e):
-    """' (line N of <function>: `source`)' for the last frame of an exception in the student's code."""
+def _student_traceback(e):
+    """e's traceback, cut after the last frame of the student's code: an error the probe reports in its
+    own words then still points at the student's line (check() and the grader name the innermost one)."""
     try:
         import torch
         skip = (str(Path(torch.__file__).parent), str(Path(__file__).parent))
-        frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith(skip)]
-        if not frames:
-            return ""
-        f = frames[-1]
-        return f" (line {f.lineno} of {f.name}" + (f": `{f.line.strip()}`)" if f.line else ")")
+        tb, last = e.__traceback__, None
+        while tb is not None:
+            if not tb.tb_frame.f_code.co_filename.startswith(skip):
+                last = tb
+            tb = tb.tb_next
+        if last is not None:
+            last.tb_next = None
+        return e.__traceback__
     except Exception:
-        return ""
+        return None
 
 
 def _describe(e):
@@ -287,7 +290,7 @@ def _forward(model, x, name):
     try:
         out = model(x)
     except Exception as e:
-        raise ForwardError(_forward_failure(model, x, name, e)) from None
+        raise ForwardError(_forward_failure(model, x, name, e)).with_traceback(_student_traceback(e)) from None
     if not isinstance(out, torch.Tensor):
         raise ForwardError(f"forward returned a {type(out).__name__}, not a tensor: return the logits, "
                            f"a tensor of shape (N, {'classes' if name == 'MLP' else CLASSES})")
@@ -295,8 +298,9 @@ def _forward(model, x, name):
 
 
 def _forward_failure(model, x, name, e):
+    """What went wrong in a forward pass: the likely mistake (or a hint), then the student's error (the
+    place in their code follows it in the message)."""
     import torch.nn.functional as F
-    what = (f"forward on a batch of shape {tuple(x.shape)} raised {_describe(e)[:400]}{_student_line(e)}")
 
     def works(z):
         try:
@@ -305,14 +309,14 @@ def _forward_failure(model, x, name, e):
         except Exception:
             return False
 
+    what = f"the forward pass on a batch of shape {tuple(x.shape)} failed"
     if name == "LeNet5" and works(F.pad(x, (2, 2, 2, 2))):
-        what += ("\n  likely mistake [no_padding]: the network works on 32x32 images but not on MNIST's 28x28: "
-                 "the first convolution needs padding=2, so that its maps are 28x28 as in the classic "
-                 "LeNet-5 on 32x32 input (and the third convolution finds 5x5 maps)")
+        what += (": [no_padding] the network works on 32x32 images but not on MNIST's 28x28: the first "
+                 "convolution needs padding=2, so that its maps are 28x28 as in the classic LeNet-5 on 32x32 "
+                 "input (and the third convolution finds 5x5 maps)")
     elif name == "MLP" and x.dim() > 2 and works(x.flatten(1)):
-        what += ("\n  likely mistake [no_flatten]: the network works on flattened input but not on images: "
-                 "flatten each example first, keeping the batch axis (x.flatten(1), x.view(len(x), -1) or "
-                 "nn.Flatten())")
+        what += (": [no_flatten] the network works on flattened input but not on images: flatten each example "
+                 "first, keeping the batch axis (x.flatten(1), x.view(len(x), -1) or nn.Flatten())")
     elif name == "CifarNet":
         what += ("\n  hint: a 32x32 image gives 28x28 maps after the first 5x5 convolution, 14x14 after pooling, "
                  "10x10 after the second convolution and 5x5 after the second pooling: 16 * 5 * 5 = 400 values "
@@ -321,7 +325,7 @@ def _forward_failure(model, x, name, e):
         what += ("\n  hint: with padding=2 the maps are 28x28 after the first convolution, 14x14 after pooling, "
                  "10x10 after the second convolution, 5x5 after pooling and 1x1 after the third convolution: "
                  "120 values per image for the fully connected layers (flatten with x.flatten(1))")
-    return what
+    return what + f"\n  it raised {_describe(e)[:400]}"
 
 
 def _probe_model(cls, others, name, seed, batch, init=(), input_shape=None):
@@ -363,9 +367,10 @@ def _without_gradient(model, x, params, seed):
             weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed))
             (out * weights).sum().backward()
         except Exception as e:
-            raise ForwardError(f"a training-mode forward and backward pass failed: {_describe(e)[:400]}"
-                               f"{_student_line(e)}; the network's output must be computed from its input with "
-                               f"torch operations, so that loss.backward() reaches every parameter") from None
+            raise ForwardError(f"a forward and backward pass in training mode failed; the output must be computed "
+                               f"from the input with torch operations, so that loss.backward() reaches every "
+                               f"parameter\n  it raised {_describe(e)[:400]}").with_traceback(
+                                   _student_traceback(e)) from None
         missing = sum(p.grad is None or not bool(p.grad.abs().sum() > 0) for p in params)
         for p in params:
             p.grad = None
@@ -521,7 +526,8 @@ def _eval_model(d, classes):
 
 
 def _eval_data(model, shape, classes, seed, n):
-    """n seeded examples; about 60% of the labels are what the model predicts, the rest random."""
+    """n seeded examples; about 60% of the labels are what the model predicts (the last one always), the
+    rest random."""
     torch = _torch()
     g = torch.Generator().manual_seed(seed)
     x = torch.randn((n,) + tuple(shape), generator=g)
@@ -530,6 +536,7 @@ def _eval_data(model, shape, classes, seed, n):
         pred = model(x).argmax(dim=1)
     other = torch.randint(0, classes, (n,), generator=g)
     keep = torch.rand(n, generator=g) < 0.6
+    keep[-1] = True      # the short last batch has a correct prediction: its accuracy is not 0
     return x, torch.where(keep, pred, other)
 
 
@@ -566,23 +573,23 @@ def _probe_evaluate(fn, others, seed, n, batch_size, shape, classes):
 
 def _model_case(name, seed, batch, note=""):
     c, h, w = _MODEL_INPUT[name]
-    label = (f"{name}() built with torch.manual_seed({seed}), on a batch of {batch} random {c}x{h}x{w} images "
-             f"and on its first image alone" + (f" ({note})" if note else ""))
+    label = (f"a batch of {batch} random {c}x{h}x{w} images and its first image alone ({name}() built with "
+             f"torch.manual_seed({seed}){', ' + note if note else ''})")
     return Case(name, (name, seed, batch), {}, label, probe=_probe_model)
 
 
 def _trained_case(name, seed):
     dataset = _DATASET[name]
     r = RECIPES[dataset]
-    label = (f"{_DATASET_NAME[dataset]}: {name}() trained with your train_one_epoch for {r['epochs']} epochs "
-             f"(the grader's recipe, seed {seed}), then measured on the 10,000 test images")
+    label = (f"{_DATASET_NAME[dataset]}, trained with your train_one_epoch for {r['epochs']} epochs (the grader's "
+             f"recipe, seed {seed}), then measured on the 10,000 test images")
     return Case(name, (dataset, seed), {}, label, probe=_probe_trained, uses=("train_one_epoch",),
                 seconds=TRAINING_SECONDS)
 
 
 def _mlp_case(in_features, hidden, classes, input_shape, batch, seed):
-    label = (f"MLP({in_features}, {hidden}, {classes}) built with torch.manual_seed({seed}), on a batch of "
-             f"{batch} inputs of shape {tuple(input_shape)} and on its first input alone")
+    label = (f"a batch of {batch} inputs of shape {tuple(input_shape)} and its first input alone "
+             f"(MLP({in_features}, {hidden}, {classes}) built with torch.manual_seed({seed}))")
     return Case("MLP", ("MLP", seed, batch, (in_features, hidden, classes), tuple(input_shape)), {}, label,
                 probe=_probe_model)
 
@@ -610,7 +617,7 @@ def _visible_model(name):
 
 def _hidden_model(name):
     def make(rng):
-        return [_model_case(name, int(rng.integers(1, 10 ** 6)), int(rng.integers(2, 9)), "random seed"),
+        return [_model_case(name, int(rng.integers(1, 10 ** 6)), int(rng.integers(2, 9))),
                 _trained_case(name, int(rng.integers(1, 10 ** 6)))]
     return make
 
@@ -684,8 +691,8 @@ def _verdict(case, problems):
     """A Verdict from [(code, sentence)]: passed when empty; else the first code, every sentence."""
     if not problems:
         return Verdict(True, "", None)
-    lines = [f"{heading(case)}: " + problems[0][1]]
-    lines += ["  also: " + text for _, text in problems[1:]]
+    lines = [f"{heading(case)}: [{problems[0][0]}] {problems[0][1]}"]
+    lines += [f"  also [{code}]: {text}" for code, text in problems[1:]]
     return Verdict(False, "\n".join(lines), problems[0][0])
 
 
@@ -828,7 +835,12 @@ def _mlp_problems(case, out, count, output, one, batch):
     in_features, hidden, classes = (int(v) for v in case.args[3])
     expected = in_features * hidden + hidden + hidden * classes + classes
     problems = []
-    if count != expected:
+    if count == 0:
+        problems.append(("unregistered", f"MLP({in_features}, {hidden}, {classes}) has no trainable parameters: "
+                                         f"layers must be attributes of the module (self.hidden = nn.Linear(...)) "
+                                         f"or inside nn.Sequential; layers kept in a plain list, or made inside "
+                                         f"forward, are not registered (and never trained)"))
+    elif count != expected:
         text = (f"MLP({in_features}, {hidden}, {classes}) has {count:,} trainable parameters; one hidden layer "
                 f"has in_features*hidden + hidden + hidden*classes + classes = {expected:,}")
         code = "wrong_params"
@@ -921,17 +933,17 @@ def _judge_trained(case, out):
         text += f". The network has {params:,.0f} parameters, not {_EXPECTED[case.name]:,} (see the other checks)"
     if losses.size and not np.all(np.isfinite(losses)):
         code = "loss_nan"
-        text += ("\n  likely problem: the loss is not a finite number: train_one_epoch must return the mean loss as a "
+        text += ("\n  likely mistake: the loss is not a finite number: train_one_epoch must return the mean loss as a "
                  "float, and the network's outputs must be finite")
     elif accuracy < 0.2:
         code = "not_learning"
-        text += ("\n  likely problem: the network did not learn at all; make sure train_one_epoch passes its own "
+        text += ("\n  likely mistake: the network did not learn at all; make sure train_one_epoch passes its own "
                  "checks (zero_grad, backward, step on every batch) and that forward returns logits")
     else:
         code = "low_accuracy"
-        text += ("\n  likely problem: the network learns, but not well enough: check that forward returns logits "
+        text += ("\n  what to check: the network learns, but not well enough: check that forward returns logits "
                  "(no softmax), that train_one_epoch passes its checks, and the layers against the description")
-    return Verdict(False, f"{heading(case)}: {text}", code)
+    return Verdict(False, f"{heading(case)}: [{code}] {text}", code)
 
 
 def _judge_network(case, out):
@@ -942,7 +954,7 @@ def _judge_network(case, out):
 
 # ----------------------------------------------------------------------------- judging train_one_epoch
 
-def _variant_train(record=None, zero_grad=True, train_mode=True, reduction="mean", step=True):
+def _variant_train(record=None, zero_grad=True, train_mode=True, reduction="mean", step=True, zero_late=False):
     """The reference training, or a version of it with one thing changed; `record` gets each batch's
     mean loss and size (to recognise the ways of adding them up wrongly)."""
     import torch.nn.functional as F
@@ -957,6 +969,8 @@ def _variant_train(record=None, zero_grad=True, train_mode=True, reduction="mean
                 optimizer.zero_grad()
             loss = F.cross_entropy(model(x), y, reduction=reduction)
             loss.backward()
+            if zero_late:
+                optimizer.zero_grad()
             if step:
                 optimizer.step()
             losses.append(loss.item() / (len(y) if reduction == "sum" else 1))
@@ -1024,6 +1038,9 @@ def _training_mistake(case, params, buffers):
                                             "batch-size times too large: use F.cross_entropy(logits, y) (its "
                                             "default reduction is the mean)"),
         ("train_mode", dict(train_mode=False), "the model ran in evaluation mode: call model.train() at the start"),
+        ("zero_grad_order", dict(zero_late=True), "the gradients were zeroed between loss.backward() and "
+                                                  "optimizer.step(), so every step used zero gradients: zero them "
+                                                  "before the backward pass"),
     ]
     for code, change, text in variants:
         r = _train_result(case, _variant_train(**change))
@@ -1080,7 +1097,7 @@ def _judge_evaluate(case, out):
     if counts["grad_forwards"]:
         problems.append(("no_grad", "gradients were tracked while evaluating: run the loop inside "
                                     "`with torch.no_grad():` (no graph is kept, which saves memory and time)"))
-    if not _close(value, ref["accuracy"], 1e-9, 1e-9) and not counts["train_forwards"]:
+    if not _close(value, ref["accuracy"], 1e-6, 1e-7) and not counts["train_forwards"]:
         problems.append(_accuracy_mistake(case, value, ref["accuracy"]))
     elif not problems and not counts["is_float"]:
         problems.append(("not_float", "the accuracy is right, but it is not a Python float: return a number, "

@@ -1,0 +1,636 @@
+"""Tests of the checks of assignment 06 (training CNNs with PyTorch): correct implementations written
+differently from the solutions pass, each named mistake is diagnosed by a deliberately wrong
+implementation, hostile results fail cleanly, and the training cases train the student's network
+with the student's train_one_epoch."""
+
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnkit import checks
+from cnnkit.checks import a06
+from cnnkit.checks.core import run_case
+from judging import Liar, LyingArray, object_array
+
+A06 = checks.for_assignment("06")
+NAMES = checks.GRADED["06"]
+SEEDS = (0, 1, 7)
+
+
+def _cases(name, hidden=False, seed=0, training=False):
+    """The cases of `name`; the ones that train on the real data sets only when `training`."""
+    return [c for c in A06.cases(name, seed=seed, hidden=hidden) if training or not c.uses]
+
+
+def verdicts(name, fn, hidden=False, seed=0):
+    """The judge's verdict on `fn` for every case of `name` that does not train on the real data."""
+    out = []
+    for case in _cases(name, hidden, seed):
+        result, _ = run_case(case, fn)
+        out.append(checks.judge(case, result))
+    return out
+
+
+def check_all(name, fn):
+    """The visible checks and the hidden ones for a few seeds, leaving out the training cases."""
+    for case_list in [_cases(name)] + [_cases(name, True, s) for s in SEEDS]:
+        for case in case_list:
+            result, _ = run_case(case, fn)
+            v = checks.judge(case, result)
+            assert v.passed, v.message
+
+
+def failure_message(name, fn):
+    """The AssertionError that check() raises for a wrong implementation (visible cases)."""
+    with pytest.raises(AssertionError) as e:
+        A06.check(name, fn)
+    return str(e.value)
+
+
+# ----------------------------------------------------------------------------- correct, written differently
+
+class MLPAttributes(nn.Module):
+    def __init__(self, in_features, hidden, classes):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden)
+        self.out = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        return self.out(F.relu(self.hidden(x.view(len(x), -1))))
+
+
+class MLPMatrices(nn.Module):
+    """Its own weight matrices, stored (in, out): x @ W + b."""
+
+    def __init__(self, in_features, hidden, classes):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(in_features, hidden) / in_features ** 0.5)
+        self.b1 = nn.Parameter(torch.zeros(hidden))
+        self.w2 = nn.Parameter(torch.randn(hidden, classes) / hidden ** 0.5)
+        self.b2 = nn.Parameter(torch.zeros(classes))
+
+    def forward(self, x):
+        return torch.clamp(x.reshape(x.shape[0], -1) @ self.w1 + self.b1, min=0) @ self.w2 + self.b2
+
+
+class LeNetReLU(nn.Module):
+    """ReLU and max pooling; C5 written as the fully connected layer 400 -> 120 it is."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.c3 = nn.Conv2d(6, 16, 5)
+        self.c5 = nn.Linear(400, 120)
+        self.f6 = nn.Linear(120, 84)
+        self.out = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.c1(x)), 2)
+        x = F.max_pool2d(F.relu(self.c3(x)), 2)
+        x = F.relu(self.c5(torch.flatten(x, start_dim=1)))
+        return self.out(F.relu(self.f6(x)))
+
+
+class LeNetLogSoftmax(nn.Module):
+    """Returns log-probabilities: shifted logits, which cross-entropy accepts as they are."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = a06.reference_lenet5()
+
+    def forward(self, x):
+        return F.log_softmax(self.net(x), dim=1)
+
+
+class CifarSequential(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
+                                      nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84),
+                                        nn.ReLU(), nn.Linear(84, 10))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def train_criterion(model, loader, optimizer, device):
+    """nn.CrossEntropyLoss, zeroing after the step, the dataset's length as the count."""
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    total = 0.0
+    for inputs, targets in loader:
+        inputs = inputs.to(device, non_blocking=True)
+        targets = targets.to(device=device)
+        loss = criterion(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        total += loss.item() * inputs.size(0)
+    return total / len(loader.dataset)
+
+
+def train_batches(model, loader, optimizer, device):
+    """The mean of the batch losses (the batches are equal here), model.zero_grad(), nll of log-softmax."""
+    model.train()
+    model.to(device)
+    losses = []
+    for batch in loader:
+        x, y = (t.to(device) for t in batch)
+        model.zero_grad()
+        loss = F.nll_loss(F.log_softmax(model(x), dim=1), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    return float(np.mean(losses))
+
+
+def evaluate_inference(model, loader, device):
+    model.eval()
+    correct = 0
+    with torch.inference_mode():
+        for x, y in loader:
+            pred = model(x.to(device)).argmax(1)
+            correct += int(pred.eq(y.to(device)).sum())
+    return correct / len(loader.dataset)
+
+
+def evaluate_numpy(model, loader, device):
+    model.train(False)
+    hits = []
+    with torch.no_grad():
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            hits.append((model(x).argmax(dim=-1) == y).cpu().numpy())
+    return float(np.concatenate(hits).mean())
+
+
+CORRECT = {
+    "MLP": [MLPAttributes, MLPMatrices, a06.reference_mlp],
+    "train_one_epoch": [train_criterion, train_batches, a06.reference_train_one_epoch],
+    "evaluate": [evaluate_inference, evaluate_numpy, a06.reference_evaluate],
+    "LeNet5": [LeNetReLU, LeNetLogSoftmax, a06.reference_lenet5],
+    "CifarNet": [CifarSequential, a06.reference_cifarnet],
+}
+
+
+def test_assignment_06_grades_the_functions_of_the_course():
+    assert NAMES == ("MLP", "train_one_epoch", "evaluate", "LeNet5", "CifarNet")
+    assert all(c.assignment == "06" for c in A06.cases("MLP"))
+
+
+@pytest.mark.parametrize("name,impl", [(n, f) for n, fs in CORRECT.items() for f in fs],
+                         ids=[f"{n}-{f.__name__}" for n, fs in CORRECT.items() for f in fs])
+def test_correct_implementations_pass_every_case(name, impl, capsys):
+    A06.check(name, impl)
+    assert f"checks passed for {name}" in capsys.readouterr().out
+    check_all(name, impl)
+
+
+def test_the_reference_networks_have_the_published_sizes():
+    count = lambda m: sum(p.numel() for p in m.parameters())
+    assert count(a06.reference_lenet5()) == a06.LENET5_PARAMETERS == 61_706
+    assert count(a06.reference_cifarnet()) == a06.CIFARNET_PARAMETERS == 62_006
+    assert count(a06.reference_mlp(3072, 20, 10)) == 3072 * 20 + 20 + 20 * 10 + 10
+
+
+def test_importing_the_checks_does_not_import_torch():
+    code = "import sys; from cnnkit import checks; checks.cases('MLP', assignment='06'); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- cases
+
+@pytest.mark.parametrize("name", NAMES)
+def test_cases_deterministic_per_seed_picklable_and_differ_across_seeds(name):
+    a, b, c = (A06.cases(name, seed=s, hidden=True) for s in (3, 3, 4))
+    assert [u.args for u in a] == [v.args for v in b]
+    assert [u.args for u in a] != [v.args for v in c]
+    for case in a + A06.cases(name):
+        again = pickle.loads(pickle.dumps(case))
+        assert again.args == case.args and again.probe is case.probe
+
+
+def test_only_the_hidden_network_cases_train_and_they_have_time_of_their_own():
+    for name in NAMES:
+        assert not any(c.uses for c in A06.cases(name)), "visible checks run without the other functions"
+    for name, dataset in (("LeNet5", "mnist"), ("CifarNet", "cifar10")):
+        training = [c for c in A06.cases(name, hidden=True) if c.uses]
+        assert len(training) == 1
+        case = training[0]
+        assert case.uses == ("train_one_epoch",) and case.seconds >= 120 and case.args[0] == dataset
+        assert "train_one_epoch" in case.label and "test" in case.label
+    assert a06.THRESHOLDS == {"mnist": 0.985, "cifar10": 0.60}
+
+
+def test_check_asks_for_train_one_epoch_when_a_case_needs_it():
+    with pytest.raises(TypeError, match="train_one_epoch=train_one_epoch"):
+        A06.check("LeNet5", a06.reference_lenet5, hidden=True)
+
+
+def test_evaluate_cases_end_with_a_smaller_batch_and_train_cases_with_equal_ones():
+    for hidden in (False, True):
+        for case in A06.cases("evaluate", hidden=hidden):
+            seed, n, batch_size = case.args[:3]
+            assert n % batch_size and n % batch_size < batch_size
+        for case in A06.cases("train_one_epoch", hidden=hidden):
+            kind, seed, n, batch_size = case.args[:4]
+            assert n % batch_size == 0 and n // batch_size >= 3
+
+
+def test_probes_leave_the_global_random_state_alone():
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    for name, fn in (("MLP", MLPAttributes), ("train_one_epoch", train_criterion), ("evaluate", evaluate_numpy),
+                     ("LeNet5", LeNetReLU)):
+        for case in A06.cases(name):
+            run_case(case, fn)
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+# ----------------------------------------------------------------------------- wrong implementations: models
+
+class MLPNoFlatten(nn.Module):
+    def __init__(self, in_features, hidden, classes):
+        super().__init__()
+        self.a, self.b = nn.Linear(in_features, hidden), nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        return self.b(F.relu(self.a(x)))
+
+
+def mlp_with(activation=F.relu, last=lambda z: z, bias=True, hidden_layer=True, squeeze=False):
+    class WrongMLP(nn.Module):
+        def __init__(self, in_features, hidden, classes):
+            super().__init__()
+            if hidden_layer:
+                self.a, self.b = nn.Linear(in_features, hidden, bias=bias), nn.Linear(hidden, classes, bias=bias)
+            else:
+                self.b = nn.Linear(in_features, classes)
+
+        def forward(self, x):
+            x = x.flatten(1)
+            if hidden_layer:
+                x = activation(self.a(x))
+            out = last(self.b(x))
+            return out.squeeze() if squeeze else out
+    return WrongMLP
+
+
+class MLPList(nn.Module):
+    def __init__(self, in_features, hidden, classes):
+        super().__init__()
+        self.layers = [nn.Linear(in_features, hidden), nn.Linear(hidden, classes)]
+
+    def forward(self, x):
+        return self.layers[1](F.relu(self.layers[0](x.flatten(1))))
+
+
+def lenet_with(padding=2, bias=True, kernel=5, fc_in=None, last=lambda z: z, detach=False):
+    """A LeNet-5 (ReLU, max pooling) with one thing changed."""
+    class WrongLeNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(1, 6, kernel, padding=padding, bias=bias)
+            self.c3 = nn.Conv2d(6, 16, 5, bias=bias)
+            self.c5 = nn.Linear(fc_in or 400, 120, bias=bias)
+            self.f6 = nn.Linear(120, 84, bias=bias)
+            self.out = nn.Linear(84, 10, bias=bias)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.c1(x)), 2)
+            x = F.max_pool2d(F.relu(self.c3(x)), 2).flatten(1)
+            if detach:
+                x = x.detach()
+            x = F.relu(self.f6(F.relu(self.c5(x))))
+            return last(self.out(x))
+    return WrongLeNet
+
+
+class LeNetSqueeze(nn.Module):
+    """C5 as a convolution, its (N, 120, 1, 1) output squeezed: (120,) for a batch of one."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(*list(a06.reference_lenet5())[:8])
+        self.classifier = nn.Sequential(nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10))
+
+    def forward(self, x):
+        return self.classifier(self.features(x).squeeze())
+
+
+class LeNetConvC5NoPadding(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(1, 6, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Conv2d(6, 16, 5), nn.Tanh(),
+                                 nn.AvgPool2d(2), nn.Conv2d(16, 120, 5), nn.Tanh(), nn.Flatten(),
+                                 nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class LeNetList(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = list(a06.reference_lenet5())
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class LeNetPlain:
+    """Not an nn.Module."""
+
+    def __init__(self):
+        self.net = a06.reference_lenet5()
+
+    def __call__(self, x):
+        return self.net(x)
+
+
+class CifarTransposed(CifarSequential):
+    def forward(self, x):
+        return super().forward(x).t()
+
+
+class CifarPadded(nn.Module):
+    """padding=2 in the first convolution: 6 x 6 maps at the end, 576 inputs for the first FC layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                                      nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+        self.fc = nn.Sequential(nn.Linear(576, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
+class CifarWrongFlatten(CifarSequential):
+    def __init__(self):
+        super().__init__()
+        self.classifier[1] = nn.Linear(256, 120)
+
+
+class CifarReLUOut(CifarSequential):
+    def forward(self, x):
+        return F.relu(super().forward(x))
+
+
+WRONG_MODELS = [
+    ("MLP", mlp_with(last=lambda z: F.softmax(z, dim=1)), "softmax_output", "logits"),
+    ("MLP", mlp_with(activation=lambda z: z), "no_activation", "collapse"),
+    ("MLP", mlp_with(activation=torch.tanh), "wrong_activation", "tanh"),
+    ("MLP", mlp_with(activation=torch.sigmoid), "wrong_activation", "sigmoid"),
+    ("MLP", mlp_with(last=F.relu), "relu_output", "never negative"),
+    ("MLP", mlp_with(bias=False), "no_bias", "bias"),
+    ("MLP", mlp_with(hidden_layer=False), "no_hidden", "no hidden layer"),
+    ("MLP", mlp_with(squeeze=True), "squeezed", "batch axis"),
+    ("MLP", MLPList, "unregistered", "plain list"),
+    ("LeNet5", lenet_with(bias=False), "no_bias", "bias=True"),
+    ("LeNet5", lenet_with(kernel=3, padding=1), "kernel_size", "3x3 kernels"),
+    ("LeNet5", lenet_with(padding=0, fc_in=256), "flatten_size", "256"),
+    ("LeNet5", lenet_with(last=lambda z: F.softmax(z, dim=1)), "softmax_output", "log-softmax"),
+    ("LeNet5", LeNetSqueeze, "squeezed", "squeeze()"),
+    ("LeNet5", lenet_with(detach=True), "no_gradient", "never learn"),
+    ("LeNet5", LeNetList, "unregistered", "plain"),
+    ("LeNet5", LeNetPlain, "not_module", "nn.Module"),
+    ("CifarNet", CifarTransposed, "wrong_output_shape", "(4, 10)"),
+    ("CifarNet", CifarPadded, "flatten_size", "400 values"),
+    ("CifarNet", CifarReLUOut, "relu_output", "no ReLU after it"),
+]
+
+
+@pytest.mark.parametrize("name,fn,code,text", WRONG_MODELS,
+                         ids=[f"{w[0]}-{w[2]}-{i}" for i, w in enumerate(WRONG_MODELS)])
+def test_each_model_mistake_is_named(name, fn, code, text):
+    failing = [v for v in verdicts(name, fn) if not v.passed]
+    assert failing, f"{name}: the wrong implementation passed"
+    hits = [v for v in failing if v.diagnosis == code]
+    assert hits, f"no [{code}]; got {[v.diagnosis for v in failing]}\n{failing[0].message}"
+    assert any(text in v.message for v in hits), hits[0].message
+    assert all(f"[{code}]" in v.message for v in hits)
+    message = failure_message(name, fn)
+    assert text in message and f"[{code}]" in message
+
+
+@pytest.mark.parametrize("name,fn,code,text", [
+    ("MLP", MLPNoFlatten, "no_flatten", "x.flatten(1)"),
+    ("LeNet5", LeNetConvC5NoPadding, "no_padding", "padding=2"),
+    ("LeNet5", lenet_with(padding=0), "no_padding", "padding=2"),
+    ("CifarNet", CifarWrongFlatten, None, "16 * 5 * 5 = 400"),
+], ids=["mlp-no-flatten", "lenet-no-padding-conv", "lenet-no-padding-fc", "cifar-flatten"])
+def test_a_forward_pass_that_fails_says_why(name, fn, code, text):
+    message = failure_message(name, fn)
+    assert "ForwardError" in message and text in message
+    if code:
+        assert f"failed: [{code}]" in message
+    assert "raised" in message and "line" in message     # the student's line is named
+
+
+# ----------------------------------------------------------------------------- wrong implementations: training
+
+def train_with(zero_grad=True, train_mode=True, reduction="mean", step=True, move=True, result="mean",
+               zero_late=False, extra_forward=False, as_tensor=False):
+    """A train_one_epoch with one thing changed."""
+    def train_one_epoch(model, loader, optimizer, device):
+        if train_mode:
+            model.train()
+        losses, sizes = [], []
+        for x, y in loader:
+            if move:
+                x, y = x.to(device), y.to(device)
+            if zero_grad and not zero_late:
+                optimizer.zero_grad()
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, reduction=reduction)
+            loss.backward()
+            if zero_late:
+                optimizer.zero_grad()
+            if step:
+                optimizer.step()
+            if extra_forward:
+                model(x)
+            losses.append(loss if as_tensor else loss.item())
+            sizes.append(len(y))
+        if result == "mean":
+            out = sum(v * n for v, n in zip(losses, sizes)) / sum(sizes)
+            return out.detach() if as_tensor else out
+        if result == "last":
+            return losses[-1]
+        if result == "sum":
+            return sum(losses)
+        if result == "total":
+            return sum(v * n for v, n in zip(losses, sizes))
+        return None
+    return train_one_epoch
+
+
+WRONG_TRAINING = [
+    (train_with(zero_grad=False), "no_zero_grad", "never zeroed"),
+    (train_with(zero_late=True), "zero_grad_order", "between loss.backward()"),
+    (train_with(train_mode=False), "train_mode", "model.train()"),
+    (train_with(reduction="sum"), "sum_loss", "summed over the batch"),
+    (train_with(step=False), "no_step", "optimizer.step()"),
+    (train_with(move=False), "not_on_device", "to(device)"),
+    (train_with(result="last"), "last_batch_loss", "last batch"),
+    (train_with(result="sum"), "not_averaged", "sum of the batch losses"),
+    (train_with(result="total"), "not_averaged", "total loss"),
+    (train_with(result=None), "no_loss", "return"),
+    (train_with(extra_forward=True), "extra_forward", "one forward pass per batch"),
+    (train_with(as_tensor=True), "not_float", "Python float"),
+]
+
+
+@pytest.mark.parametrize("fn,code,text", WRONG_TRAINING, ids=[w[1] + f"-{i}" for i, w in enumerate(WRONG_TRAINING)])
+def test_each_training_mistake_is_named(fn, code, text):
+    for hidden in (False, True):
+        failing = [v for v in verdicts("train_one_epoch", fn, hidden=hidden) if not v.passed]
+        assert failing, "the wrong implementation passed"
+        assert all(v.diagnosis == code for v in failing), [v.diagnosis for v in failing]
+        assert all(text in v.message and f"[{code}]" in v.message for v in failing), failing[0].message
+    assert text in failure_message("train_one_epoch", fn)
+
+
+def test_the_labels_left_behind_are_noticed_too():
+    def labels_stay(model, loader, optimizer, device):
+        model.train()
+        total = 0.0
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x.to(device)), y)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(y)
+        return total / len(loader.dataset)
+
+    assert "[not_on_device]" in failure_message("train_one_epoch", labels_stay)
+    v = [v for v in verdicts("train_one_epoch", labels_stay) if not v.passed]
+    assert v and all(x.diagnosis == "not_on_device" and "the labels" in x.message and "the images" not in x.message
+                     for x in v)
+
+
+def evaluate_with(eval_mode=True, no_grad=True, move=True, result="fraction", as_tensor=False):
+    def evaluate(model, loader, device):
+        if eval_mode:
+            model.eval()
+        correct, total, per_batch = 0, 0, []
+        with torch.no_grad() if no_grad else torch.enable_grad():
+            for x, y in loader:
+                if move:
+                    x, y = x.to(device), y.to(device)
+                hits = (model(x).argmax(dim=1) == y).sum()
+                correct += hits if as_tensor else hits.item()
+                total += len(y)
+                per_batch.append(hits.item() / len(y))
+        return {"fraction": lambda: correct / total, "percent": lambda: 100 * correct / total,
+                "count": lambda: correct, "batch_mean": lambda: float(np.mean(per_batch)),
+                "denominator": lambda: correct / (len(loader) * loader.batch_size),
+                "error": lambda: 1 - correct / total, "none": lambda: None}[result]()
+    return evaluate
+
+
+WRONG_EVALUATION = [
+    (evaluate_with(result="percent"), "percent", "percentage"),
+    (evaluate_with(result="batch_mean"), "batch_mean", "mean of the batches' accuracies"),
+    (evaluate_with(result="count"), "count", "number of correct predictions"),
+    (evaluate_with(result="denominator"), "denominator", "the last batch is smaller"),
+    (evaluate_with(result="error"), "error_rate", "error rate"),
+    (evaluate_with(result="none"), "no_accuracy", "return"),
+    (evaluate_with(eval_mode=False), "train_mode", "model.eval()"),
+    (evaluate_with(no_grad=False), "no_grad", "torch.no_grad()"),
+    (evaluate_with(move=False), "not_on_device", "to(device)"),
+    (evaluate_with(as_tensor=True), "not_float", "Python float"),
+]
+
+
+@pytest.mark.parametrize("fn,code,text", WRONG_EVALUATION,
+                         ids=[w[1] + f"-{i}" for i, w in enumerate(WRONG_EVALUATION)])
+def test_each_evaluation_mistake_is_named(fn, code, text):
+    for hidden in (False, True):
+        failing = [v for v in verdicts("evaluate", fn, hidden=hidden) if not v.passed]
+        assert len(failing) == len(_cases("evaluate", hidden)), "a case missed the mistake"
+        assert all(v.diagnosis == code for v in failing), [v.diagnosis for v in failing]
+        assert all(text in v.message and f"[{code}]" in v.message for v in failing), failing[0].message
+    assert text in failure_message("evaluate", fn)
+
+
+# ----------------------------------------------------------------------------- the trained networks
+
+def _trained(accuracy, losses=(0.5, 0.1), params=a06.LENET5_PARAMETERS):
+    return {"accuracy": accuracy, "losses": np.array(losses, dtype=float), "params": params, "steps": 10,
+            "seconds": 1.0}
+
+
+def _training_case(name):
+    return next(c for c in A06.cases(name, hidden=True) if c.uses)
+
+
+@pytest.mark.parametrize("name,need", [("LeNet5", 0.985), ("CifarNet", 0.60)])
+def test_the_trained_accuracy_decides(name, need):
+    case = _training_case(name)
+    assert checks.judge(case, _trained(need)).passed
+    assert checks.judge(case, _trained(need + 0.01)).passed
+    low = checks.judge(case, _trained(need - 0.01))
+    assert not low.passed and low.diagnosis == "low_accuracy" and f"{100 * need:.2f}%" in low.message
+    dead = checks.judge(case, _trained(0.1, losses=(2.30, 2.30)))
+    assert dead.diagnosis == "not_learning" and "2.300" in dead.message
+    nan = checks.judge(case, _trained(0.1, losses=(np.nan, np.nan)))
+    assert nan.diagnosis == "loss_nan"
+    big = checks.judge(case, _trained(need - 0.05, params=1_000_000))
+    assert "1,000,000 parameters" in big.message
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_training_case_trains_the_students_network_with_their_function(data_root, monkeypatch):
+    """One epoch instead of five (the recipe is monkeypatched): the student's class and function do the
+    training, the probe measures on the real test set."""
+    monkeypatch.setenv("CNNKIT_DATA", str(data_root))
+    monkeypatch.setitem(a06.RECIPES, "mnist", dict(a06.RECIPES["mnist"], epochs=1))
+    case = _training_case("LeNet5")
+    calls = []
+
+    def counting(model, loader, optimizer, device):
+        calls.append(len(loader.dataset))
+        return train_criterion(model, loader, optimizer, device)
+
+    out, _ = run_case(case, LeNetReLU, {"train_one_epoch": counting})
+    assert calls == [60000] and out["steps"] == 469 and out["params"] == a06.LENET5_PARAMETERS
+    assert out["accuracy"] > 0.95 and len(out["losses"]) == 1 and out["losses"][0] < 1.0
+
+    idle, _ = run_case(case, LeNetReLU, {"train_one_epoch": train_with(step=False)})
+    v = checks.judge(case, idle)
+    assert not v.passed and v.diagnosis == "not_learning" and idle["steps"] == 0
+
+
+# ----------------------------------------------------------------------------- hostile results
+
+HOSTILE = {
+    "none": lambda: None,
+    "liar": Liar,
+    "lying array": lambda: np.zeros(3).view(LyingArray),
+    "object array": lambda: object_array((2,), Liar),
+    "empty dict": dict,
+    "liar values": lambda: {k: Liar() for k in ("module", "params", "shapes", "output", "output_one", "loss",
+                                                 "accuracy", "losses", "params", "buffers")},
+    "string": lambda: "all checks passed",
+}
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+@pytest.mark.parametrize("name", NAMES)
+def test_judge_fails_cleanly_on_hostile_results(name, kind):
+    for case in A06.cases(name) + [c for c in A06.cases(name, hidden=True) if c.uses]:
+        v = checks.judge(case, HOSTILE[kind]())
+        assert not v.passed and v.message.startswith(name)
