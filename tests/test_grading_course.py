@@ -289,6 +289,73 @@ def conv2d_gemm(x, w, b=None, stride=1, padding=0):
     return y.reshape(N, D, Ho, Wo)
 """,
     },
+    "06": {
+        "LeNet5": """
+class LeNet5(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(1, 6, 5, padding=2)
+        self.c3 = torch.nn.Conv2d(6, 16, 5)
+        self.c5 = torch.nn.Conv2d(16, 120, 5)
+        self.f6 = torch.nn.Linear(120, 84)
+        self.out = torch.nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = torch.max_pool2d(torch.relu(self.c1(x)), 2)
+        x = torch.max_pool2d(torch.relu(self.c3(x)), 2)
+        x = torch.relu(self.c5(x)).reshape(x.shape[0], -1)
+        return self.out(torch.relu(self.f6(x)))
+""",
+        "CifarNet": """
+class CifarNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 6, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+            torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
+            torch.nn.Linear(84, 10))
+
+    def forward(self, x):
+        return self.net(x)
+""",
+        "MLP": """
+class MLP(torch.nn.Module):
+    def __init__(self, in_features, hidden, classes):
+        super().__init__()
+        self.hidden = torch.nn.Linear(in_features, hidden)
+        self.output = torch.nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        return self.output(torch.relu(self.hidden(torch.flatten(x, start_dim=1))))
+""",
+        "train_one_epoch": """
+def train_one_epoch(model, loader, optimizer, device):
+    model.train()
+    losses, sizes = [], []
+    for batch in loader:
+        images, labels = (t.to(device) for t in batch)
+        for p in model.parameters():
+            p.grad = None
+        loss = torch.nn.CrossEntropyLoss()(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+        sizes.append(labels.shape[0])
+    return sum(l * n for l, n in zip(losses, sizes)) / sum(sizes)
+""",
+        "evaluate": """
+@torch.no_grad()
+def evaluate(model, loader, device):
+    model.eval()
+    hits = total = 0
+    for images, labels in loader:
+        predicted = model(images.to(device)).max(dim=1).indices
+        hits += int((predicted == labels.to(device)).sum())
+        total += labels.numel()
+    return hits / total
+""",
+    },
 }
 
 # one typical mistake per assignment: (grade_id, source, the diagnosis the feedback must name)
@@ -314,6 +381,8 @@ def avg_pool2d(x, kernel_size, stride=None):
         "                    dx[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw] += (win == win.max()) * dout[n, c, i, j]\n"),
         "max_ties_all"),
     "05": ("conv2d_gemm", DIFFERENT["05"]["conv2d_gemm"].replace("y = y + b.reshape(1, D, 1)", "pass"), "bias_missing"),
+    "06": ("evaluate", DIFFERENT["06"]["evaluate"].replace("return hits / total", "return 100 * hits / total"),
+           "percent"),
 }
 
 
