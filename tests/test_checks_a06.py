@@ -594,10 +594,11 @@ def test_the_trained_accuracy_decides(name, need):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_training_case_trains_the_students_network_with_their_function(data_root, monkeypatch):
-    """One epoch instead of five (the recipe is monkeypatched): the student's class and function do the
-    training, the probe measures on the real test set."""
+    """One epoch instead of five, at a gentler learning rate (the recipe is monkeypatched: a one-epoch
+    cycle up to 0.15 is too abrupt for some seeds): the student's class and function do the training,
+    the probe measures on the real test set."""
     monkeypatch.setenv("CNNKIT_DATA", str(data_root))
-    monkeypatch.setitem(a06.RECIPES, "mnist", dict(a06.RECIPES["mnist"], epochs=1))
+    monkeypatch.setitem(a06.RECIPES, "mnist", dict(a06.RECIPES["mnist"], epochs=1, lr=0.05))
     case = _training_case("LeNet5")
     calls = []
 
@@ -605,11 +606,16 @@ def test_training_case_trains_the_students_network_with_their_function(data_root
         calls.append(len(loader.dataset))
         return train_criterion(model, loader, optimizer, device)
 
-    out, _ = run_case(case, LeNetReLU, {"train_one_epoch": counting})
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)      # as when graded; several threads on a busy machine are much slower
+    try:
+        out, _ = run_case(case, LeNetReLU, {"train_one_epoch": counting})
+        idle, _ = run_case(case, LeNetReLU, {"train_one_epoch": train_with(step=False)})
+    finally:
+        torch.set_num_threads(threads)
     assert calls == [60000] and out["steps"] == 469 and out["params"] == a06.LENET5_PARAMETERS
     assert out["accuracy"] > 0.95 and len(out["losses"]) == 1 and out["losses"][0] < 1.0
 
-    idle, _ = run_case(case, LeNetReLU, {"train_one_epoch": train_with(step=False)})
     v = checks.judge(case, idle)
     assert not v.passed and v.diagnosis == "not_learning" and idle["steps"] == 0
 

@@ -50,8 +50,9 @@ THRESHOLDS = {"mnist": 0.985, "cifar10": 0.60}
 # the grader's training recipe: SGD with Nesterov momentum 0.9 and a one-cycle learning rate (up to
 # `lr` after a quarter of the steps, then down to almost 0), stepped with each optimizer step; the
 # images normalised with the data set's mean and standard deviation (cnnkit.data.NORMALIZATION);
-# CIFAR-10 images flipped left-right at random. On one CPU thread LeNet-5 takes about 40 s (about
-# 99.0% on the test set), CifarNet about 45 s (about 66%).
+# CIFAR-10 images flipped left-right at random. On one CPU thread each takes about a minute when
+# graded; the classic LeNet-5 (tanh, average pooling) and a ReLU/max-pooling one reach 98.9-99.2%
+# on the test set over seeds, CifarNet 65-67%.
 RECIPES = {
     "mnist": {"epochs": 5, "batch_size": 128, "lr": 0.15, "momentum": 0.9, "pct_start": 0.25, "flip": False},
     "cifar10": {"epochs": 6, "batch_size": 128, "lr": 0.05, "momentum": 0.9, "pct_start": 0.25, "flip": True},
