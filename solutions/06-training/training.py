@@ -555,7 +555,8 @@ def ready(name, yours):
         checks.check(name, yours)
         return yours
     except Exception as e:
-        print(f"{name} does not pass its checks yet ({str(e).splitlines()[0][:120]}):\n"
+        first = (str(e).splitlines() or [type(e).__name__])[0].rstrip(":")[:120]
+        print(f"{name} does not pass its checks yet ({first}):\n"
               f"  the demonstrations use the course's {name} until it does")
         return checks.graded(name).reference
 
