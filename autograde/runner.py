@@ -1,7 +1,8 @@
 """The sandboxed side of grading: runs one student's notebook code and reports what it computes.
 
-The grader starts this file as its own process (``python -I runner.py``) in a scratch folder that
-holds nothing but what the student submitted. It never decides a grade: it only runs the student's
+The grader starts this file as its own process (``python -I -B runner.py``: isolated, writing no
+bytecode next to the course's modules) in a scratch folder that holds nothing but what the student
+submitted. It never decides a grade: it only runs the student's
 cells, calls each graded function on the inputs the grader sends, and writes what came back to a
 pipe. The grader judges those outputs in a process that never ran student code.
 

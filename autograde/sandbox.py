@@ -207,7 +207,7 @@ def run(program, cases, limits=None, python=None):
     try:
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                [python or sys.executable, "-I", str(RUNNER), str(in_read), str(write_fd)], cwd=scratch,
+                [python or sys.executable, "-I", "-B", str(RUNNER), str(in_read), str(write_fd)], cwd=scratch,
                 env=_environment(scratch), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 pass_fds=(in_read, write_fd), start_new_session=True, close_fds=True)
         outcome.pid = proc.pid
