@@ -27,8 +27,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import reference as R
-from .core import (Case, Graded, Mistake, Verdict, _as_plain, _case_dtype, _fail, _modified_inputs,
-                   _to_float, default_judge, expected, fmt, heading, off_by_one, register, tolerances)
+from .core import (Case, Graded, Mistake, Verdict, default_judge, expected, fmt, heading, off_by_one,
+                   register, tolerances, value_mistakes, _as_plain, _case_dtype, _fail, _modified_inputs,
+                   _to_float)
 
 ASSIGNMENT = "03"
 FUNCTIONS = ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d", "global_avg_pool2d", "stochastic_pool2d")
@@ -190,10 +191,7 @@ def _geometry_mistakes(case, ref, pool, reduce):
     found = []
 
     def both(code, text, value):
-        if value is not None:
-            found.append(Mistake(code, text, value=value))
-            if value.shape != ref.shape:
-                found.append(Mistake(code, text, shape=value.shape))
+        found.extend(value_mistakes(code, text, value, ref.shape))
 
     def shape_only(code, text, shape):
         if tuple(shape) != ref.shape and min(shape) > 0:

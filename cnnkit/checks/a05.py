@@ -27,7 +27,7 @@ from .. import reference as R
 from .._args import is_int
 from .a01 import _a, _both_dtypes, _rand, _try
 from .a02 import K3, varied
-from .core import Case, Graded, Mistake, register
+from .core import Case, Graded, Mistake, register, value_mistakes
 
 ASSIGNMENT = "05"
 FUNCTIONS = ("toeplitz_1d", "toeplitz_matrix", "im2col", "conv2d_gemm")
@@ -322,10 +322,7 @@ def _im2col_mistakes(case, ref):
     found = []
 
     def both(code, text, value):
-        if value is not None:
-            found.append(Mistake(code, text, value=value))
-            if value.shape != ref.shape:
-                found.append(Mistake(code, text, shape=value.shape))
+        found.extend(value_mistakes(code, text, value, ref.shape))
 
     if C > 1 and taps > 1:
         found.append(Mistake("row_order", f"the rows are ordered kernel position first, channel last ((p, q, c), "
@@ -440,10 +437,7 @@ def _gemm_mistakes(case, ref):
     found = []
 
     def both(code, text, value):
-        if value is not None:
-            found.append(Mistake(code, text, value=value))
-            if value.shape != ref.shape:
-                found.append(Mistake(code, text, shape=value.shape))
+        found.extend(value_mistakes(code, text, value, ref.shape))
 
     flat = ref.reshape(N, D, L)
     found.append(Mistake("not_reshaped", "the output is the product W @ cols, (N, C_out, L), as it comes out; "

@@ -194,6 +194,18 @@ def graded_argnames(case):
     return _graded_of(case).argnames
 
 
+def value_mistakes(code, text, value, ref_shape):
+    """The Mistakes for a wrong answer `value` computed with the reference (None: it cannot happen in
+    this case): recognised by its values, and by its shape alone when that differs from the right one,
+    so that an output of that shape is named even when its values are off too."""
+    if value is None:
+        return []
+    found = [Mistake(code, text, value=value)]
+    if value.shape != tuple(ref_shape):
+        found.append(Mistake(code, text, shape=value.shape))
+    return found
+
+
 def off_by_one(ref_shape, explain, axes=((2, "in height:"), (3, "in width:"))):
     """wrong_size Mistakes, recognised by shape, for an output one too short or too long along an axis.
 
