@@ -144,6 +144,21 @@ def release_notebook(course=build.COURSE, assignment=ASSIGNMENT, notebook=NOTEBO
     return json.loads((Path(course) / assignment / f"{notebook}.ipynb").read_text(encoding="utf-8"))
 
 
+def solved_job(assignment, notebook, sources=None, blank=False, student="s", seed=1, course=build.COURSE):
+    """A job for `grader.grade_submission`: the release of `assignment` filled with the instructor's
+    solutions and `sources` over them (or left blank), under the assignment's own limits."""
+    from . import grader
+    from .notebook import Release
+
+    nb = release_notebook(course, assignment, notebook)
+    if not blank:
+        nb = fill(nb, {**solution_sources(assignment, notebook), **(sources or {})})
+    release = Release.load(Path(course) / assignment / f"{notebook}.ipynb")
+    return {"student": student, "data": json.dumps(nb).encode(), "release": release.to_dict(), "seed": seed,
+            "limits": grader.limits_for(release.number).__dict__,
+            "protected": [str(build.SOLUTIONS), str(build.HERE)]}
+
+
 def fill(nb, sources, after=None):
     """The notebook with its solution cells' sources replaced; `after`: {grade_id: new cell source}
     inserts a code cell of the student's own after that cell."""

@@ -9,7 +9,6 @@ of the blank release (what an empty submission costs). The data sets come from $
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -20,7 +19,7 @@ import nbclient
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograde import build, examples, grader, notebook  # noqa: E402
+from autograde import build, examples, grader  # noqa: E402
 
 
 def run_notebook(assignment, name):
@@ -35,14 +34,7 @@ def run_notebook(assignment, name):
 
 def grade_once(assignment, name, blank=False):
     """(seconds, score, max score) of grading the release filled with the solutions (or left blank)."""
-    path = REPO / "course" / assignment / f"{name}.ipynb"
-    release = notebook.Release.load(path)
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    if not blank:
-        nb = examples.fill(nb, examples.solution_sources(assignment, name))
-    job = {"student": "timing", "data": json.dumps(nb).encode(), "release": release.to_dict(), "seed": 1,
-           "limits": grader.limits_for(release.number).__dict__,
-           "protected": [str(REPO / "solutions"), str(REPO / "autograde")]}
+    job = examples.solved_job(assignment, name, blank=blank, student="timing")
     t0 = time.perf_counter()
     result = grader.grade_submission(job)
     return time.perf_counter() - t0, result["score"], result["max_score"]

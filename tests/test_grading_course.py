@@ -7,11 +7,10 @@ code the TA's command runs, with each assignment's own limits. Assignment 01 has
 (test_grading.py); this one makes sure no assignment is left out.
 """
 
-import json
 
 import pytest
 
-from autograde import build, examples, grader, notebook
+from autograde import build, examples, grader
 from conftest import REPO
 
 ASSIGNMENTS = [a for a in build.assignments() if not a.startswith("01-")]
@@ -392,14 +391,7 @@ def release_path(assignment):
 
 def grade(assignment, sources=None, blank=False):
     """The result of grading the release of `assignment` filled with the solutions and `sources`."""
-    path = release_path(assignment)
-    release = notebook.Release.load(path)
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    if not blank:
-        nb = examples.fill(nb, {**examples.solution_sources(assignment, path.stem), **(sources or {})})
-    job = {"student": "s", "data": json.dumps(nb).encode(), "release": release.to_dict(), "seed": 5,
-           "limits": grader.limits_for(release.number).__dict__,
-           "protected": [str(REPO / "solutions"), str(REPO / "autograde")]}
+    job = examples.solved_job(assignment, release_path(assignment).stem, sources, blank=blank, seed=5)
     return grader.grade_submission(job)
 
 
