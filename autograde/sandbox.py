@@ -346,3 +346,28 @@ def _converse(proc, feed, program, cases, limits, reader, outcome, start):
         else:
             result["error"] = str(header.get("error"))[:800]
         outcome.results[name][i] = result
+
+
+# ----------------------------------------------------------------------------- isolation (interface)
+
+@dataclass(frozen=True)
+class Isolation:
+    """Which isolation a grading run has in force. `name`: "bwrap", "landlock" or "python";
+    `weak`: True when the kernel does not keep the student's code in (a loud warning is due);
+    `detail`: one sentence for the terminal, the CSV and the report."""
+    name: str
+    weak: bool
+    detail: str
+
+
+MODES = ("auto", "bwrap", "landlock", "python")
+
+
+def isolation(mode="auto"):
+    """The isolation that `mode` gives on this machine (auto: the strongest available).
+    Raises SandboxUnavailable when an explicitly requested mode cannot be had here."""
+    return Isolation("python", True, "in-process checks only (placeholder until the kernel sandbox lands)")
+
+
+class SandboxUnavailable(Exception):
+    """The isolation asked for cannot be had on this machine."""
