@@ -171,10 +171,34 @@ def evaluate_numpy(model, loader, device):
     return float(np.concatenate(hits).mean())
 
 
+def evaluate_on_cpu(model, loader, device):
+    """The predictions brought back to the CPU and compared there with the labels, which never move."""
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for x, y in loader:
+            predicted = model(x.to(device)).argmax(dim=1).cpu()
+            correct += (predicted == y).sum().item()
+    return correct / len(loader.dataset)
+
+
+def evaluate_to_labels(model, loader, device):
+    """The predictions moved to where the labels are (.to(y.device), .to("cpu")), compared there."""
+    model.eval()
+    correct, count = 0, 0
+    with torch.no_grad():
+        for i, (x, y) in enumerate(loader):
+            logits = model(x.to(device))
+            predicted = logits.to(y.device) if i % 2 else logits.to("cpu")
+            correct += int(torch.eq(predicted.argmax(1), y).sum())
+            count += y.numel()
+    return correct / count
+
+
 CORRECT = {
     "MLP": [MLPAttributes, MLPMatrices, a06.reference_mlp],
     "train_one_epoch": [train_criterion, train_batches, a06.reference_train_one_epoch],
-    "evaluate": [evaluate_inference, evaluate_numpy, a06.reference_evaluate],
+    "evaluate": [evaluate_inference, evaluate_numpy, evaluate_on_cpu, evaluate_to_labels, a06.reference_evaluate],
     "LeNet5": [LeNetReLU, LeNetLogSoftmax, a06.reference_lenet5],
     "CifarNet": [CifarSequential, a06.reference_cifarnet],
 }
@@ -518,6 +542,25 @@ def test_the_labels_left_behind_are_noticed_too():
     v = [v for v in verdicts("train_one_epoch", labels_stay) if not v.passed]
     assert v and all(x.diagnosis == "not_on_device" and "the labels" in x.message and "the images" not in x.message
                      for x in v)
+
+
+def test_labels_compared_with_predictions_on_the_device_are_noticed():
+    """Labels left on the CPU are wrong where they meet predictions on the device (on a GPU the
+    comparison fails), not where predictions brought back to the CPU meet them (evaluate_on_cpu)."""
+    def labels_stay(model, loader, device):
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for x, y in loader:
+                correct += (model(x.to(device)).argmax(dim=1) == y).sum().item()
+        return correct / len(loader.dataset)
+
+    assert "[not_on_device]" in failure_message("evaluate", labels_stay)
+    for hidden in (False, True):
+        v = [v for v in verdicts("evaluate", labels_stay, hidden=hidden) if not v.passed]
+        assert len(v) == len(_cases("evaluate", hidden))
+        assert all(x.diagnosis == "not_on_device" and "the labels" in x.message and "the images" not in x.message
+                   and ".cpu()" in x.message for x in v), v[0].message
 
 
 def evaluate_with(eval_mode=True, no_grad=True, move=True, result="fraction", as_tensor=False):

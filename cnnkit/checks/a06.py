@@ -99,58 +99,95 @@ def _torch():
     return _T["torch"]
 
 
-# roles ("x", "y") of batches that reached the model or the loss without `.to(device)`
+# roles ("x", "y") of batches that reached the model, or met the device's tensors, without `.to(device)`
 _UNMOVED = set()
+# the device the probe hands the graded function: `.to(_DEVICE[0])` keeps a tensor on it
+_DEVICE = [None]
+
+# The marks a tensor carries, as a set of roles:
+#   "x", "y"  computed from a batch's images / labels that were never moved with `.to(device)`;
+#   "dev"     on the device: the model's output and what is computed from it, until `.cpu()` (or
+#             `.to("cpu")`, `.to(other_tensor.device)`) brings it back.
+# Images that were not moved are noticed where they reach the model (a pre-hook); labels that were
+# not moved where they meet a tensor on the device (the loss, comparing predictions with them): on a
+# GPU that mixes devices and fails. Labels compared on the CPU with predictions brought back there
+# are fine on any machine.
 
 
 def _marked_class(torch):
-    import torch.nn.functional as F
-
     moves = {torch.Tensor.to, torch.Tensor.cuda}
-    # where a batch is used for real: the loss, and comparing predictions with labels
-    sinks = {F.cross_entropy, F.nll_loss, torch.Tensor.__eq__, torch.Tensor.__ne__, torch.eq, torch.ne,
-             torch.Tensor.eq, torch.Tensor.ne}
+    # ops where a CPU index tensor may meet a tensor on the GPU
+    indexing = {torch.Tensor.__getitem__, torch.Tensor.__setitem__}
 
-    def roles_in(obj, found):
+    def marks_in(obj, found):
+        """[(roles, ndim)] of the marked tensors in obj (args, lists, dicts)."""
         if isinstance(obj, Marked):
-            found.update(getattr(obj, "_roles", ()))
+            found.append((getattr(obj, "_roles", frozenset()), obj.dim()))
         elif isinstance(obj, (list, tuple)):
             for o in obj:
-                roles_in(o, found)
+                marks_in(o, found)
         elif isinstance(obj, dict):
             for o in obj.values():
-                roles_in(o, found)
+                marks_in(o, found)
+        return found
+
+    def to_host(func, args, kwargs):
+        """Whether a move sends a tensor on the device back to the CPU."""
+        if func is torch.Tensor.cuda:
+            return False
+        targets = list(args[1:]) + [kwargs[k] for k in ("device", "other") if k in kwargs]
+        for t in targets:
+            if isinstance(t, Marked):
+                return "dev" not in getattr(t, "_roles", ())
+            if isinstance(t, torch.Tensor):
+                return True
+            if isinstance(t, str) and t.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta"):
+                return t.split(":")[0] == "cpu"
+            if isinstance(t, torch.device):
+                return t is not _DEVICE[0] and t.type == "cpu"
+        return False            # a change of dtype only
 
     class Marked(torch.Tensor):
-        """A batch as the probe's loaders hand it out: what is computed from it stays marked until it
-        is moved with `.to(device)` (or `.cuda()`); a marked tensor that reaches the model or the loss
-        was never moved."""
+        """A tensor as the probe's loaders and model hand it out, marked with where it is (see
+        above); what is computed from it keeps the marks of its inputs."""
 
         @classmethod
         def __torch_function__(cls, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
-            found = set()
-            roles_in(args, found)
-            roles_in(kwargs, found)
+            with torch._C.DisableTorchFunctionSubclass():
+                found = marks_in(args, [])
+                marks_in(kwargs, found)
+            roles = frozenset().union(*(r for r, _ in found)) if found else frozenset()
+            if func not in moves and func not in indexing and "dev" in roles and \
+                    any("y" in r and nd > 0 and "dev" not in r for r, nd in found):
+                _UNMOVED.add("y")
             with torch._C.DisableTorchFunctionSubclass():
                 out = func(*args, **kwargs)
-                if func in moves:
-                    return out.as_subclass(torch.Tensor) if isinstance(out, torch.Tensor) else out
-                if func in sinks:
-                    _UNMOVED.update(found)
-                    return out
-                if isinstance(out, torch.Tensor) and not isinstance(out, torch.nn.Parameter):
-                    out = out.as_subclass(Marked)
-                    out._roles = frozenset(found)
-                return out
+            if func in moves:
+                roles = roles - {"x", "y"}
+                if to_host(func, args, kwargs):
+                    roles = roles - {"dev"}
+            elif func is torch.Tensor.cpu:
+                roles = roles - {"dev"}
+            if isinstance(out, torch.Tensor) and not isinstance(out, torch.nn.Parameter):
+                out = _with_roles(out, roles)
+            return out
 
     return Marked
 
 
-def _mark(t, role):
+def _with_roles(t, roles):
+    """t marked with `roles`; a plain tensor when there are none."""
+    torch = _torch()
+    if not roles:
+        return t.as_subclass(torch.Tensor) if isinstance(t, _T["Marked"]) else t
     m = t.as_subclass(_T["Marked"])
-    m._roles = frozenset({role})
+    m._roles = frozenset(roles)
     return m
+
+
+def _mark(t, role):
+    return _with_roles(t, {role})
 
 
 def _marked_collate(batch):
@@ -162,8 +199,15 @@ def _marked_collate(batch):
 
 def _unmoved_hook(module, inputs):
     for a in inputs:
-        if isinstance(a, _T["Marked"]):
-            _UNMOVED.update(getattr(a, "_roles", ()))
+        if isinstance(a, _T["Marked"]) and "x" in getattr(a, "_roles", ()):
+            _UNMOVED.add("x")
+
+
+def _on_device_hook(module, inputs, output):
+    """The model's output is on the device: marked "dev" (with the marks it already has)."""
+    if isinstance(output, _T["torch"].Tensor):
+        return _with_roles(output, set(getattr(output, "_roles", ())) | {"dev"})
+    return output
 
 
 def _loader(x, y, batch_size):
@@ -507,10 +551,12 @@ def _probe_train(fn, others, kind, seed, n, batch_size, lr, momentum, weight_dec
             seen["steps"] += 1
 
         model.register_forward_pre_hook(pre)
+        model.register_forward_hook(_on_device_hook)
         optimizer.register_step_post_hook(stepped)
         _UNMOVED.clear()
+        device = _DEVICE[0] = torch.device("cpu")
         torch.manual_seed(seed + 1)     # the dropout masks
-        value, is_float = _number(fn(model, loader, optimizer, torch.device("cpu")))
+        value, is_float = _number(fn(model, loader, optimizer, device))
         unmoved = set(_UNMOVED)
         params = _flat(model.parameters())
         buffers = _flat([b for b in model.buffers() if b.dtype.is_floating_point])
@@ -561,9 +607,11 @@ def _probe_evaluate(fn, others, seed, n, batch_size, shape, classes):
             _unmoved_hook(module, inputs)
 
         model.register_forward_pre_hook(pre)
+        model.register_forward_hook(_on_device_hook)
         _UNMOVED.clear()
+        device = _DEVICE[0] = torch.device("cpu")
         torch.manual_seed(seed + 1)
-        value, is_float = _number(fn(model, loader, torch.device("cpu")))
+        value, is_float = _number(fn(model, loader, device))
         unmoved = set(_UNMOVED)
     return {"accuracy": value, "is_float": int(is_float), "forwards": seen["forwards"],
             "train_forwards": seen["train"], "grad_forwards": seen["grad"], "batches": len(loader),
@@ -998,10 +1046,7 @@ def _judge_train(case, out):
     problems = []
     batches = counts["batches"]
     if counts["unmoved_x"] or counts["unmoved_y"]:
-        which = " and ".join(w for w, k in (("the images", "unmoved_x"), ("the labels", "unmoved_y")) if counts[k])
-        problems.append(("not_on_device", f"{which} of a batch reached the model or the loss without being moved to "
-                                          f"`device`: x, y = x.to(device), y.to(device) for every batch (on a GPU "
-                                          f"the model's weights live there, and mixing devices fails)"))
+        problems.append(_unmoved_problem(counts, "in the loss"))
     if counts["steps"] == 0:
         problems.append(("no_step", "optimizer.step() was never called, so the parameters never changed: after "
                                     "loss.backward(), optimizer.step() applies the gradients"))
@@ -1028,6 +1073,22 @@ def _judge_train(case, out):
                                       "accumulate loss.item() * len(y) (adding up loss tensors also keeps every "
                                       "batch's graph in memory)"))
     return _verdict(case, problems)
+
+
+def _unmoved_problem(counts, where):
+    """(code, sentence) for batches that were not moved to the device: images that reached the model as
+    they came, labels that met the model's output on the device (`where`) as they came."""
+    what = []
+    if counts["unmoved_x"]:
+        what.append("the images of a batch reached the model without being moved to `device`")
+    if counts["unmoved_y"]:
+        what.append(f"the labels of a batch were {where} without being moved to `device`, while the model's "
+                    f"output is on the device")
+    text = (" and ".join(what) + ": x, y = x.to(device), y.to(device) for every batch (on a GPU the model's "
+            "weights live there, and mixing devices fails)")
+    if counts["unmoved_y"] and not counts["unmoved_x"] and where.startswith("compared"):
+        text += "; or bring the predictions back with .cpu() before comparing them with the labels"
+    return "not_on_device", text
 
 
 def _training_mistake(case, params, buffers):
@@ -1088,9 +1149,7 @@ def _judge_evaluate(case, out):
                                                  "batches", "unmoved_x", "unmoved_y")}
     problems = []
     if counts["unmoved_x"] or counts["unmoved_y"]:
-        which = " and ".join(w for w, k in (("the images", "unmoved_x"), ("the labels", "unmoved_y")) if counts[k])
-        problems.append(("not_on_device", f"{which} of a batch were used without being moved to `device`: "
-                                          f"x, y = x.to(device), y.to(device) for every batch"))
+        problems.append(_unmoved_problem(counts, "compared with the predictions"))
     if counts["train_forwards"]:
         problems.append(("train_mode", "the model ran in training mode: call model.eval() first (it came in "
                                        "training mode, so dropout dropped units at random and the accuracy is "
