@@ -137,10 +137,10 @@ def train_criterion(model, loader, optimizer, device):
 
 
 def train_batches(model, loader, optimizer, device):
-    """The mean of the batch losses (the batches are equal here), model.zero_grad(), nll of log-softmax."""
+    """The batch losses averaged with the batch sizes as weights, model.zero_grad(), nll of log-softmax."""
     model.train()
     model.to(device)
-    losses = []
+    losses, sizes = [], []
     for batch in loader:
         x, y = (t.to(device) for t in batch)
         model.zero_grad()
@@ -148,7 +148,8 @@ def train_batches(model, loader, optimizer, device):
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
-    return float(np.mean(losses))
+        sizes.append(y.shape[0])
+    return float(np.average(losses, weights=sizes))
 
 
 def evaluate_inference(model, loader, device):
@@ -259,14 +260,21 @@ def test_check_asks_for_train_one_epoch_when_a_case_needs_it():
         A06.check("LeNet5", a06.reference_lenet5, hidden=True)
 
 
-def test_evaluate_cases_end_with_a_smaller_batch_and_train_cases_with_equal_ones():
+def test_evaluate_cases_end_with_a_smaller_batch_and_train_cases_with_both():
     for hidden in (False, True):
-        for case in A06.cases("evaluate", hidden=hidden):
-            seed, n, batch_size = case.args[:3]
-            assert n % batch_size and n % batch_size < batch_size
-        for case in A06.cases("train_one_epoch", hidden=hidden):
-            kind, seed, n, batch_size = case.args[:4]
-            assert n % batch_size == 0 and n // batch_size >= 3
+        for seed in SEEDS:
+            for case in A06.cases("evaluate", hidden=hidden, seed=seed):
+                _, n, batch_size = case.args[:3]
+                assert n % batch_size and n % batch_size < batch_size
+            last = []
+            for case in A06.cases("train_one_epoch", hidden=hidden, seed=seed):
+                _, _, n, batch_size = case.args[:4]
+                assert n // batch_size >= 3
+                last.append(n % batch_size)
+                if n % batch_size:
+                    # a short last batch, of two or more (batch norm needs two examples when training)
+                    assert 2 <= n % batch_size < batch_size and f"the last holds {n % batch_size}" in case.label
+            assert 0 in last and any(last), "equal batches, and a short last one"
 
 
 def test_probes_leave_the_global_random_state_alone():
@@ -490,6 +498,8 @@ def train_with(zero_grad=True, train_mode=True, reduction="mean", step=True, mov
         if result == "mean":
             out = sum(v * n for v, n in zip(losses, sizes)) / sum(sizes)
             return out.detach() if as_tensor else out
+        if result == "batch_mean":
+            return sum(losses) / len(losses)
         if result == "last":
             return losses[-1]
         if result == "sum":
@@ -508,6 +518,7 @@ WRONG_TRAINING = [
     (train_with(step=False), "no_step", "optimizer.step()"),
     (train_with(move=False), "not_on_device", "to(device)"),
     (train_with(result="last"), "last_batch_loss", "last batch"),
+    (train_with(result="batch_mean"), "unweighted_mean", "each batch counted once"),
     (train_with(result="sum"), "not_averaged", "sum of the batch losses"),
     (train_with(result="total"), "not_averaged", "total loss"),
     (train_with(result=None), "no_loss", "return"),

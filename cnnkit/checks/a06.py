@@ -647,8 +647,9 @@ def _train_case(kind, seed, n, batch_size, lr, momentum=0.0, weight_decay=0.0):
     what = "a small CNN" if kind == "conv" else "a small fully connected network"
     opt = f"SGD(lr={lr:g}" + (f", momentum={momentum:g}" if momentum else "") + \
           (f", weight_decay={weight_decay:g}" if weight_decay else "") + ")"
+    last = f" (the last holds {n % batch_size})" if n % batch_size else ""
     label = (f"{what} with batch norm and dropout (handed over in evaluation mode), {n} examples in batches of "
-             f"{batch_size} without shuffling, {opt}, seed {seed}")
+             f"{batch_size}{last} without shuffling, {opt}, seed {seed}")
     return Case("train_one_epoch", (kind, seed, n, batch_size, lr, momentum, weight_decay), {}, label,
                 probe=_probe_train)
 
@@ -688,7 +689,8 @@ def _hidden_mlp(rng):
 
 
 def _visible_train():
-    return [_train_case("conv", 0, 32, 8, 0.1, momentum=0.9), _train_case("mlp", 1, 24, 6, 0.05, weight_decay=1e-3)]
+    return [_train_case("conv", 0, 32, 8, 0.1, momentum=0.9), _train_case("mlp", 1, 24, 6, 0.05, weight_decay=1e-3),
+            _train_case("mlp", 2, 27, 8, 0.05, momentum=0.9)]       # a short last batch of 3
 
 
 def _hidden_train(rng):
@@ -697,6 +699,10 @@ def _hidden_train(rng):
         bs = int(rng.integers(4, 9))
         out.append(_train_case(kind, int(rng.integers(10 ** 6)), bs * int(rng.integers(3, 6)), bs,
                                float(rng.choice([0.02, 0.05, 0.1])), momentum))
+    # a short last batch (of 2 or more: batch norm needs two examples in training mode)
+    bs = int(rng.integers(6, 11))
+    n = bs * int(rng.integers(3, 5)) + int(rng.integers(2, bs // 2 + 1))
+    out.append(_train_case("mlp", int(rng.integers(10 ** 6)), n, bs, float(rng.choice([0.02, 0.05])), 0.9))
     return out
 
 
@@ -1123,6 +1129,10 @@ def _loss_mistake(loss, ref, losses, sizes, params_ok):
     if params_ok:
         total = float(np.dot(losses, sizes))
         candidates = [
+            ("unweighted_mean", float(np.mean(losses)), "this is the mean of the batch losses, each batch counted "
+                                                        "once; the last batch is smaller, so its loss must count "
+                                                        "less: add up loss.item() * len(y) over the batches and "
+                                                        "divide by the number of examples"),
             ("last_batch_loss", losses[-1], "this is the last batch's loss: add up the loss of every batch (weighted "
                                             "by its size) and divide by the number of examples"),
             ("first_batch_loss", losses[0], "this is the first batch's loss: add up the loss of every batch"),
