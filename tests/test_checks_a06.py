@@ -414,6 +414,23 @@ class CifarWrongFlatten(CifarSequential):
         self.classifier[1] = nn.Linear(256, 120)
 
 
+class CifarSwapped(CifarSequential):
+    """The hidden fully connected layers' sizes swapped: 400 -> 84 -> 120 -> 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(400, 84), nn.ReLU(), nn.Linear(84, 120),
+                                        nn.ReLU(), nn.Linear(120, 10))
+
+
+class CifarShort(CifarSequential):
+    """One hidden fully connected layer: 400 -> 120 -> 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 10))
+
+
 class CifarReLUOut(CifarSequential):
     def forward(self, x):
         return F.relu(super().forward(x))
@@ -440,7 +457,17 @@ WRONG_MODELS = [
     ("CifarNet", CifarTransposed, "wrong_output_shape", "(4, 10)"),
     ("CifarNet", CifarPadded, "flatten_size", "400 values"),
     ("CifarNet", CifarReLUOut, "relu_output", "no ReLU after it"),
+    ("CifarNet", CifarSwapped, "fc_sizes", "are 400 -> 84 -> 120 -> 10; the network described has "
+                                           "400 -> 120 -> 84 -> 10 (the same sizes in another order"),
+    ("CifarNet", CifarShort, "fc_sizes", "are 400 -> 120 -> 10; the network described has 400 -> 120 -> 84 -> 10"),
 ]
+
+
+def test_swapped_fully_connected_sizes_are_not_taken_for_a_wrong_flatten():
+    message = failure_message("CifarNet", CifarSwapped)
+    assert "flatten_size" not in message and "takes 84 inputs" not in message and "47,966 trainable" in message
+    assert "[flatten_size]" in failure_message("CifarNet", CifarPadded)
+    assert "the first takes 576 inputs" in failure_message("CifarNet", CifarPadded)
 
 
 @pytest.mark.parametrize("name,fn,code,text", WRONG_MODELS,

@@ -815,18 +815,57 @@ def _parameter_problem(name, count, shapes):
             if same and w[2:] != same[0][2:]:
                 return "kernel_size", (head + f": a convolution {w[1]} -> {w[0]} has {w[2]}x{w[3]} kernels, "
                                        f"where the network has {same[0][2]}x{same[0][3]} (kernel_size=5)")
-        if len(w) == 2 and (w[0], 400) in missing and w[1] != 400:
+    yours = [_canonical(s) for s in shapes if len(s) > 1]
+    convs = [s for s in yours if len(s) == 4]
+    fcs = [s for s in yours if len(s) == 2]
+    want = [_canonical(w) for _, w in _LAYERS[name]]
+    want_convs, want_fcs = [s for s in want if len(s) == 4], [s for s in want if len(s) == 2]
+    if convs == want_convs and fcs != want_fcs and fcs:
+        which = "layers from C5 to the output" if name == "LeNet5" else "fully connected layers"
+        order = f"{name}'s {which}, in the order __init__ makes them, are {_chain(fcs)}"
+        if len(fcs) == len(want_fcs) and fcs[1:] == want_fcs[1:] and fcs[0][0] == want_fcs[0][0]:
             after = ("the maps are 16 x 5 x 5 = 400 values per image after the second pooling"
                      + (" (with padding=2 in the first convolution; without it they are 16 x 4 x 4 = 256)"
                         if name == "LeNet5" else " (32 -> 28 -> 14 -> 10 -> 5)"))
-            return "flatten_size", (head + f": the first fully connected layer takes {w[1]} inputs; {after}")
+            return "flatten_size", (head + f": {order}: the first takes {fcs[0][1]} inputs; {after}")
+        text = f"{order}; the network described has {_chain(want_fcs)}"
+        if len(fcs) == len(want_fcs) and fcs[0][1] == want_fcs[0][1] and fcs[-1][0] == want_fcs[-1][0] and \
+                sorted(o for o, _ in fcs) == sorted(o for o, _ in want_fcs):
+            hidden = " and then ".join(str(o) for o, _ in want_fcs[:-1])
+            text += f" (the same sizes in another order: the hidden layers have {hidden} units)"
+        elif len(fcs) != len(want_fcs):
+            text += f" ({len(want_fcs)} fully connected layers, not {len(fcs)})"
+        return "fc_sizes", head + ": " + text
     parts = []
     if missing:
         parts.append("missing tensors of shape " + ", ".join(str(s) for s in sorted(missing.elements())))
     if extra:
         parts.append("tensors not in the network: " + ", ".join(str(s) for s in sorted(extra.elements())))
+    if yours:
+        parts.append(f"{name}'s layers, in the order __init__ makes them: {_describe_layers(shapes)}")
     layers = "; ".join(f"{layer} {w} + bias ({w[0]},)" for layer, w in _LAYERS[name])
     return "wrong_params", (head + (": " + "; ".join(parts) if parts else "") + f". The layers: {layers}")
+
+
+def _chain(fcs):
+    """Fully connected layers [(out, in), ...] as "400 -> 120 -> 84 -> 10" (or "a -> b, c -> d" when one
+    does not take the previous one's outputs)."""
+    if all(fcs[i][1] == fcs[i - 1][0] for i in range(1, len(fcs))):
+        return " -> ".join([str(fcs[0][1])] + [str(o) for o, _ in fcs])
+    return ", ".join(f"{i} -> {o}" for o, i in fcs)
+
+
+def _describe_layers(shapes):
+    """The weight tensors as layers: "convolution 3 -> 6 (5x5), ..., fully connected 400 -> 120, ..."."""
+    out = []
+    for s in shapes:
+        if len(s) == 4:
+            out.append(f"convolution {s[1]} -> {s[0]} ({s[2]}x{s[3]})")
+        elif len(s) == 2:
+            out.append(f"fully connected {s[1]} -> {s[0]}")
+        elif len(s) != 1:
+            out.append(f"a tensor of shape {s}")
+    return ", ".join(out[:12]) + (", ..." if len(out) > 12 else "")
 
 
 def _output_problems(name, out, one, batch, classes=CLASSES):
