@@ -108,7 +108,7 @@ def formgrader_notebook(data, release):
     try:
         with warnings.catch_warnings():   # nbformat warns of what it repairs (duplicate cell ids)
             warnings.simplefilter("ignore")
-            cells = [c for c in nbformat.reads(data.decode("utf-8"), as_version=4).cells if isinstance(c, dict)]
+            cells = [c for c in nbformat.reads(data.decode("utf-8-sig"), as_version=4).cells if isinstance(c, dict)]
     except Exception:  # nbformat raises several kinds for a damaged notebook
         cells = []
     cells = cells or copy.deepcopy(release.cells)

@@ -109,7 +109,7 @@ def read(data, release):
         sub.fatal = f"the notebook is {len(data) / 2**20:.1f} MiB, more than the {MAX_NOTEBOOK_BYTES >> 20} MiB allowed"
         return sub
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")   # an editor may start the file with a byte-order mark
         raw = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         sub.fatal = f"the file is not a notebook: it is not valid JSON ({e})"
