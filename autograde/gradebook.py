@@ -11,8 +11,11 @@ where the formgrader finds the assignments it lists) and each graded notebook
 (``autograded/<student>/<assignment>/<notebook>.ipynb``, which it shows with the scores and comments).
 """
 
+import contextlib
 import copy
 import json
+import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -24,8 +27,37 @@ from . import build
 from .notebook import _grade_id, _meta, _source
 
 
+BUSY_SECONDS = 3.0   # how long a write waits for a lock someone else holds on an SQLite gradebook
+
+
 def open_gradebook(url, course_id="cnn-course"):
-    return Gradebook(url, course_id=course_id)
+    """nbgrader's gradebook at `url`. An SQLite gradebook waits BUSY_SECONDS for a lock another
+    program holds, then fails (the grade command goes on without it) rather than hang."""
+    with _tools_on_path():
+        return Gradebook(_with_busy_timeout(url), course_id=course_id)
+
+
+def _with_busy_timeout(url):
+    if not url.startswith("sqlite") or "timeout=" in url:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}timeout={BUSY_SECONDS:g}"
+
+
+@contextlib.contextmanager
+def _tools_on_path():
+    """The folder of the running Python first on PATH: nbgrader runs the `alembic` command by name
+    when it makes a new gradebook, and a virtual environment's python started without activating the
+    environment does not have its scripts on PATH."""
+    old = os.environ.get("PATH")
+    here = os.path.dirname(sys.executable)
+    os.environ["PATH"] = os.pathsep.join([here] + ([old] if old else []))
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = old
 
 
 def ensure_assignment(gb, releases):

@@ -41,3 +41,18 @@ def test_a_notebook_with_a_byte_order_mark_is_graded_normally():
     shown = json.loads(gradebook.formgrader_notebook(data, RELEASE))
     assert any("def convolve1d" in "".join(c["source"]) and "np.zeros" in "".join(c["source"])
                for c in shown["cells"])
+
+
+# ----------------------------------------------------------------------------- the gradebook
+
+def test_a_new_gradebook_is_made_when_alembic_is_not_on_path(tmp_path, monkeypatch):
+    # python -m autograde started through a virtual environment's python, not activated
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    monkeypatch.setenv("PATH", str(bare))
+    assert shutil.which("alembic") is None
+    gb = gradebook.open_gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}")
+    gb.close()
+    assert os.environ["PATH"] == str(bare)
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:
+        assert db.execute("select version_num from alembic_version").fetchone()[0]
