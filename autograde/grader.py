@@ -52,6 +52,35 @@ RUNTIME = {
 }
 
 
+# what the kernel sandbox hides from the student's process (hidden.py): whole packages replaced by
+# stubs, and single functions poisoned in their module's own file
+HIDE = {
+    "default": {"stub": ["cnnkit.reference", "cnnkit.torch", "scipy.signal", "scipy.ndimage", "torch", "cv2",
+                         "skimage", "astropy", "tensorflow", "jax", "keras"],
+                "poison": {"numpy._core.numeric": ["convolve", "correlate"],
+                           "numpy.core.numeric": ["convolve", "correlate"],
+                           "scipy.linalg._special_matrices": ["toeplitz", "circulant", "hankel",
+                                                              "convolution_matrix"]}},
+    # assignment 06 builds networks from PyTorch's layers: only the course's own models are hidden
+    "06": {"stub": ["cnnkit.reference", "cnnkit.torch"]},
+}
+# the data sets the sandbox shows (glob patterns under the data root; None: all of it). In 06 the
+# grader measures trained networks on the test split itself, so the student's process never has it
+DATA_FILES = {"06": ["mnist/train-*", "fashion-mnist/train-*", "cifar-10/cifar-10-batches-py/data_batch_*",
+                     "cifar-10/cifar-10-batches-py/batches.meta"]}
+
+
+def jail_for(number, mode, protected):
+    """How a job of assignment `number` is kept in under isolation `mode`."""
+    return sandbox.Jail(mode=mode, hide=HIDE.get(number, HIDE["default"]), data_files=DATA_FILES.get(number),
+                        protected=list(protected))
+
+
+def resolve_mode(mode):
+    """A job's isolation: the one named, or for "auto" (and a job that names none) the strongest here."""
+    return sandbox.isolation(mode or "auto").name
+
+
 # assignment 06 trains networks: its notebook, and the grader's own training of the student's
 # models, take minutes where the other assignments take seconds
 LIMITS = {"06": {"cell_seconds": 300.0, "call_seconds": 30.0, "notebook_seconds": 900.0, "memory_bytes": 8 << 30}}
@@ -189,9 +218,17 @@ def _grade(job, release, result):
                "preload": preload_modules(release), "protected": job.get("protected", []),
                "forbidden": runtime}
     limits = sandbox.Limits(**job.get("limits", {}))
-    outcome = sandbox.run(program, {n: [sandbox.case_tuple(c) for c in cases[n]] for n in names}, limits)
+    mode = resolve_mode(job.get("sandbox"))
+    result["isolation"] = mode
+    jail = jail_for(release.number, mode, job.get("protected", []))
+    outcome = sandbox.run(program, {n: [sandbox.case_tuple(c) for c in cases[n]] for n in names}, limits,
+                          jail=jail)
 
-    result["cell_errors"] = [{"cell": c["id"], "error": c["error"]} for c in outcome.cells if c.get("error")]
+    # the release's own cells are demonstrations: while graded they may meet the course's reference
+    # hidden (and do not decide anything); the student hears of errors in their own cells only
+    own = {cid for cid, _ in sub.own}
+    result["cell_errors"] = [{"cell": c["id"], "error": c["error"]} for c in outcome.cells
+                             if c.get("error") and c["id"] in own]
     result["log"] = outcome.log[-2000:]
     if outcome.problem:
         result["notes"].append(outcome.problem)
@@ -208,6 +245,8 @@ def _grade(job, release, result):
             result["review"].append(f"{name}: " + "; ".join(f["forbidden"]))
         total += f["score"]
         result["functions"].append(f)
+    if outcome.violation:
+        tampering = tampering + [static.Finding("?", 0, outcome.violation)]
     if tampering:
         result["would_score"] = round(total, 2)
         total = 0.0

@@ -26,9 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import confine, hidden
+from .confine import MODES, Isolation, SandboxUnavailable, isolation  # noqa: F401 (the grade command's)
+
 RUNNER = Path(__file__).resolve().parent / "runner.py"
 
-MAX_RECORD = 256 << 20     # one record (a graded function's output) may not be larger than this
+MAX_RECORD = 64 << 20      # one record (a graded function's output) may not be larger than this
+MAX_TOTAL = 256 << 20      # all records of one run together: the grader's memory per job stays bounded
 MAX_LOG = 1 << 20          # the student's printed output that is kept
 
 
@@ -39,12 +43,15 @@ class Limits:
     call_seconds: float = 10.0       # one call of a graded function on one case
     memory_bytes: int = 4 << 30      # address space of the student's process
     file_bytes: int = 16 << 20       # any one file it writes, its printed output included
+    scratch_bytes: int = 256 << 20   # its private scratch folder in all (kernel sandbox)
+    scratch_inodes: int = 4096       # files and folders in the scratch folder (kernel sandbox, as root)
+    max_processes: int = 64          # processes and threads of the job (kernel sandbox)
     # cpu seconds: derived from notebook_seconds
 
     def as_dict(self):
         return {"cell_seconds": self.cell_seconds, "call_seconds": self.call_seconds,
                 "memory_bytes": int(self.memory_bytes), "file_bytes": int(self.file_bytes),
-                "cpu_seconds": int(self.notebook_seconds) + 30}
+                "cpu_seconds": int(self.notebook_seconds) + 30, "max_processes": int(self.max_processes)}
 
 
 @dataclass
@@ -55,6 +62,7 @@ class Outcome:
     results: dict = field(default_factory=dict)      # graded name -> list of result dicts per case
     blocked: list = field(default_factory=list)      # actions the audit hook refused
     problem: str = ""                                # why the run ended early, if it did
+    violation: str = ""                              # records that were not the runner's: forged output
     finished: bool = False                           # every case was called and reported
     log: str = ""                                    # the end of the student's printed output
     seconds: float = 0.0
@@ -65,8 +73,10 @@ class ProtocolError(Exception):
     pass
 
 
-def _decode(node, blobs):
+def _decode(node, blobs, depth=0):
     """Rebuild a value described by the runner; arrays take their bytes from `blobs` (a _Bytes)."""
+    if depth > 8:
+        raise ProtocolError("a value nested too deep")
     t = node.get("t") if isinstance(node, dict) else None
     if t == "none":
         return None
@@ -76,15 +86,18 @@ def _decode(node, blobs):
             raise ProtocolError("bad number")
         return v
     if t in ("tuple", "list"):
-        items = [_decode(n, blobs) for n in node.get("items", [])]
+        items = [_decode(n, blobs, depth + 1) for n in _items(node)]
         return tuple(items) if t == "tuple" else items
     if t == "dict":
-        return {str(k): _decode(v, blobs) for k, v in node.get("items", [])}
+        pairs = [p for p in _items(node) if isinstance(p, list) and len(p) == 2]
+        return {str(k)[:100]: _decode(v, blobs, depth + 1) for k, v in pairs}
     if t == "array":
         dtype = np.dtype(str(node["dtype"]))
         if dtype.kind not in "biufc" or dtype.hasobject:
             raise ProtocolError("bad dtype")
-        shape = tuple(int(s) for s in node["shape"])
+        shape = tuple(int(s) for s in node["shape"]) if isinstance(node.get("shape"), list) else None
+        if shape is None:
+            raise ProtocolError("bad shape")
         if any(s < 0 for s in shape) or len(shape) > 32:
             raise ProtocolError("bad shape")
         nbytes = int(node["nbytes"])
@@ -95,6 +108,13 @@ def _decode(node, blobs):
     if t == "unsupported":
         return Unsupported(str(node.get("type", "?")), str(node.get("dtype", "")), str(node.get("error", "")))
     raise ProtocolError(f"unknown value {t!r}")
+
+
+def _items(node):
+    items = node.get("items", [])
+    if not isinstance(items, list) or len(items) > 64:
+        raise ProtocolError("a list of values that is not one")
+    return items
 
 
 @dataclass(frozen=True)
@@ -129,7 +149,7 @@ class _Reader:
     """Length-prefixed records from a pipe, with a deadline for each wait."""
 
     def __init__(self, fd):
-        self.fd, self.buf, self.eof = fd, bytearray(), False
+        self.fd, self.buf, self.eof, self.total = fd, bytearray(), False, 0
 
     def _fill(self, deadline):
         while True:
@@ -142,6 +162,9 @@ class _Reader:
                 if not chunk:
                     self.eof = True
                     return False
+                self.total += len(chunk)
+                if self.total > MAX_TOTAL:
+                    raise ProtocolError(f"it sent more than {MAX_TOTAL >> 20} MiB of results in all")
                 self.buf += chunk
                 return True
 
@@ -156,7 +179,10 @@ class _Reader:
                     payload = bytes(self.buf[4:4 + n])
                     del self.buf[:4 + n]
                     line, _, rest = payload.partition(b"\n")
-                    header = json.loads(line)
+                    try:
+                        header = json.loads(line)
+                    except (ValueError, RecursionError) as e:
+                        raise ProtocolError("a record that is not JSON") from e
                     if not isinstance(header, dict):
                         raise ProtocolError("bad record")
                     return header, rest
@@ -175,55 +201,97 @@ def _kill_group(proc):
         pass
 
 
-def _environment(scratch):
+def _environment(home, data=None, python=None):
+    bindir = os.path.dirname(python or sys.executable)
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(scratch), "TMPDIR": str(scratch), "MPLCONFIGDIR": str(scratch / ".matplotlib"),
+        "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home), "TMPDIR": str(home), "MPLCONFIGDIR": f"{home}/.matplotlib",
         "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
         "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "IPYTHONDIR": str(scratch / ".ipython"), "LANG": "C.UTF-8",
+        "IPYTHONDIR": f"{home}/.ipython", "LANG": "C.UTF-8",
         # a notebook may shorten its demonstrations when graded (assignment 06 trains its models
-        # for show; the grader trains them again its own way)
-        "CNNKIT_GRADING": "1",
+        # for show; the grader trains them again its own way); the data loaders never try the network
+        "CNNKIT_GRADING": "1", "CNNKIT_OFFLINE": "1",
     }
-    if "CNNKIT_DATA" in os.environ:
-        env["CNNKIT_DATA"] = os.environ["CNNKIT_DATA"]
+    if data:
+        env["CNNKIT_DATA"] = str(data)
     return env
 
 
-def run(program, cases, limits=None, python=None):
-    """Run `program` (see runner.py) in a fresh scratch folder.
+@dataclass
+class Jail:
+    """How a job is kept in: the isolation mode and what it shows the student's process.
+
+    `hide`: {"stub": [package], "poison": {module: [names]}} (see hidden.py); `data_files`: glob
+    patterns under the data root to show (None: the whole folder); `protected`: host paths that must
+    never be visible (the course root, the submissions, the instructor's files, the gradebook)."""
+    mode: str = "python"
+    hide: dict = field(default_factory=dict)
+    data_files: list = None
+    protected: list = field(default_factory=list)
+
+
+def _command(jail, limits, python, in_read, write_fd, scratch):
+    """(argv, cwd, env, cgroup) that start the runner under `jail`."""
+    python = os.path.realpath(python or sys.executable)
+    data_root = os.environ.get("CNNKIT_DATA") or None
+    if jail.mode != "bwrap":
+        argv = [python, "-I", "-B", str(RUNNER), str(in_read), str(write_fd)]
+        return argv, scratch, _environment(scratch, data_root, python), None
+    data = confine.data_mounts(data_root, jail.data_files)
+    argv = [python, "-I", "-B", confine.RUNNER_AT, str(in_read), str(write_fd)]
+    cmd = confine.bwrap_command(
+        argv, protected=jail.protected, hide=hidden.plan(jail.hide), data=data,
+        scratch_bytes=limits.scratch_bytes, scratch_inodes=limits.scratch_inodes, uid=confine.fresh_uid(),
+        runner=RUNNER)
+    group = confine.Cgroup(limits.memory_bytes + limits.scratch_bytes + (256 << 20), limits.max_processes)
+    env = _environment(confine.SCRATCH, confine.DATA_AT if data else None, python)
+    return group.wrap(cmd), scratch, env, group
+
+
+def run(program, cases, limits=None, python=None, jail=None):
+    """Run `program` (see runner.py) under `jail` (default: the Python layer only).
 
     `cases`: {name: [(args, kwargs, probe, uses, seconds)]}, as `case_tuple` makes them."""
     limits = limits or Limits()
-    program = dict(program, limits=limits.as_dict())
+    jail = jail or Jail()
+    program = dict(program, limits=limits.as_dict(), isolation=jail.mode)
+    if jail.mode == "landlock":
+        program["landlock"] = _landlock_rules(python)
     outcome = Outcome()
     start = time.monotonic()
+    # the grader's own folder for the log (and, outside bwrap, the student's scratch)
     scratch = Path(tempfile.mkdtemp(prefix="autograde-"))
+    work = scratch / "work"
+    work.mkdir()
     read_fd, write_fd = os.pipe()       # records: runner -> grader
     in_read, in_write = os.pipe()       # program and cases: grader -> runner
     log_path = scratch / "output.log"
-    proc = None
+    proc = group = None
     try:
+        argv, cwd, env, group = _command(jail, limits, python, in_read, write_fd, work)
+        if jail.mode == "landlock":
+            program["landlock"]["write"] = [str(work)]
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [python or sys.executable, "-I", "-B", str(RUNNER), str(in_read), str(write_fd)], cwd=scratch,
-                env=_environment(scratch), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                pass_fds=(in_read, write_fd), start_new_session=True, close_fds=True)
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, pass_fds=(in_read, write_fd),
+                                    start_new_session=True, close_fds=True)
         outcome.pid = proc.pid
         os.close(write_fd)
         os.close(in_read)
         write_fd = in_read = None
-        with os.fdopen(in_write, "wb") as feed:
-            in_write = None
-            _converse(proc, feed, program, cases, limits, _Reader(read_fd), outcome, start)
+        os.set_blocking(in_write, False)
+        _converse(proc, _Feed(in_write), program, cases, limits, _Reader(read_fd), outcome, start)
     except ProtocolError as e:
-        outcome.problem = outcome.problem or f"the notebook's process sent something unreadable ({e})"
+        outcome.violation = f"the notebook's process wrote to the grader's channel itself ({e})"
+        outcome.problem = outcome.problem or outcome.violation
     finally:
         if proc is not None:
             _kill_group(proc)
             if not outcome.finished and proc.returncode not in (0, None) and not outcome.problem:
                 outcome.problem = _exit_reason(proc.returncode)
+        if group is not None:
+            group.remove()
         for fd in (read_fd, write_fd, in_read, in_write):
             if fd is not None:
                 try:
@@ -234,6 +302,15 @@ def run(program, cases, limits=None, python=None):
         outcome.seconds = round(time.monotonic() - start, 3)
         shutil.rmtree(scratch, ignore_errors=True)
     return outcome
+
+
+def _landlock_rules(python):
+    """What the runner may read under Landlock: the Python environment, cnnkit, the data, the system."""
+    read = ["/usr", "/etc", "/lib", "/lib64", "/bin", "/dev/null", "/dev/urandom", "/proc/self",
+            *confine.python_mounts([])]
+    if os.environ.get("CNNKIT_DATA"):
+        read.append(os.environ["CNNKIT_DATA"])
+    return {"read": [p for p in read if os.path.exists(p)], "write": []}
 
 
 def case_tuple(case):
@@ -261,113 +338,123 @@ def _tail(path, limit=4000):
         return ""
 
 
-def _send(feed, obj, outcome, problem):
+class _Feed:
+    """The grader's end of the runner's input pipe, non-blocking: a runner that stops reading can
+    never make the grader wait past a deadline."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def write(self, data, deadline):
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the notebook's process stopped reading its input")
+            _, ready, _ = select.select([], [self.fd], [], min(left, 1.0))
+            if ready:
+                try:
+                    n = os.write(self.fd, view[:1 << 16])
+                except BlockingIOError:
+                    continue
+                view = view[n:]
+
+
+def _send(feed, obj, outcome, problem, deadline):
     """Pickle `obj` to the runner; False (and `problem` noted) when it is no longer listening."""
     try:
-        feed.write(pickle.dumps(obj, protocol=4))
-        feed.flush()
+        feed.write(pickle.dumps(obj, protocol=4), deadline)
         return True
-    except (BrokenPipeError, OSError):
+    except (BrokenPipeError, OSError, TimeoutError):
         outcome.problem = problem
         return False
 
 
 def _converse(proc, feed, program, cases, limits, reader, outcome, start):
+    """Feed the runner and read its records, which must come exactly in the order asked for: for each
+    cell a start and an end, then `cells_done`; then one result per case, function by function and
+    case by case as sent, then `done`; nothing after it. Anything else is a protocol error."""
     notebook_deadline = start + limits.notebook_seconds
-    if not _send(feed, program, outcome, "the notebook's process did not start"):
+    if not _send(feed, program, outcome, "the notebook's process did not start",
+                 min(notebook_deadline, time.monotonic() + 60)):
         return
 
     # the cells: each must end within its limit (plus a grace period for the runner's own interrupt)
-    current = None
-    while True:
-        cell_deadline = (current[1] + limits.cell_seconds + 5) if current else time.monotonic() + 60
-        got = reader.record(min(notebook_deadline, cell_deadline))
-        if got is None:
-            if reader.eof:
-                outcome.problem = outcome.problem or "the notebook's process stopped while running its cells"
-            elif time.monotonic() >= notebook_deadline:
-                outcome.problem = f"the notebook ran past its time limit of {limits.notebook_seconds:g} s"
-            else:
-                cell = current[0] if current else "?"
-                outcome.problem = f"cell {cell} ran past its time limit of {limits.cell_seconds:g} s"
-            return
-        header, _ = got
-        kind = header.get("type")
-        if kind == "cell" and header.get("event") == "start":
-            current = (str(header.get("id")), time.monotonic())
-        elif kind == "cell":
-            outcome.cells.append({"id": str(header.get("id")), "error": header.get("error"),
-                                  "seconds": header.get("seconds")})
-            current = None
-        elif kind == "cells_done":
-            defined = header.get("defined")
-            outcome.defined = {str(k): (None if v is None else str(v)) for k, v in
-                               (defined.items() if isinstance(defined, dict) else [])}
-            break
-        else:
-            raise ProtocolError(f"unexpected record {kind!r} while running cells")
-
-    if not _send(feed, cases, outcome, "the notebook's process stopped before its functions were called"):
+    cells = program["cells"]
+    for index, cell in enumerate(cells):
+        for event in ("start", "end"):
+            wait = 90 if index == 0 and event == "start" else (limits.cell_seconds + 5 if event == "end" else 10)
+            got = reader.record(min(notebook_deadline, time.monotonic() + wait))
+            if got is None:
+                if reader.eof:
+                    outcome.problem = outcome.problem or "the notebook's process stopped while running its cells"
+                elif time.monotonic() >= notebook_deadline:
+                    outcome.problem = f"the notebook ran past its time limit of {limits.notebook_seconds:g} s"
+                else:
+                    outcome.problem = f"cell {cell['id']} ran past its time limit of {limits.cell_seconds:g} s"
+                return
+            header, _ = got
+            if header.get("type") != "cell" or header.get("event") != event or header.get("index") != index:
+                raise ProtocolError(f"a record out of order while running the cells ({str(header)[:80]})")
+            if event == "end":
+                error = header.get("error")
+                outcome.cells.append({"id": str(cell["id"]), "error": None if error is None else str(error)[:800],
+                                      "seconds": header.get("seconds")})
+    got = reader.record(min(notebook_deadline, time.monotonic() + 30))
+    if got is None:
+        outcome.problem = outcome.problem or "the notebook's process stopped after running its cells"
         return
-    expected = {name: len(c) for name, c in cases.items()}
+    header, _ = got
+    if header.get("type") != "cells_done":
+        raise ProtocolError(f"a record out of order after the cells ({str(header)[:80]})")
+    defined = header.get("defined")
+    outcome.defined = {str(k): (None if v is None else str(v)[:100]) for k, v in
+                       (defined.items() if isinstance(defined, dict) else []) if k in program["graded"]}
+
+    if not _send(feed, cases, outcome, "the notebook's process stopped before its functions were called",
+                 min(notebook_deadline, time.monotonic() + 60)):
+        return
     # one call may take call_seconds, or the longest time a case of its own asks for (plus grace)
     call_wait = max([limits.call_seconds] + [c[4] for cs in cases.values() for c in cs if c[4]]) + 5
-    for name in cases:
-        outcome.results[name] = [None] * expected[name]
-    while True:
+    asked = [(name, i) for name, cs in cases.items() for i in range(len(cs))]
+    for name, cs in cases.items():
+        outcome.results[name] = [None] * len(cs)
+    for name, i in asked:
         # all the calls together stay within the notebook limit
         got = reader.record(min(notebook_deadline, time.monotonic() + call_wait))
         if got is None:
             if not outcome.problem:
                 if reader.eof:
                     outcome.problem = "the notebook's process stopped while its functions were being called"
-                else:
+                elif time.monotonic() >= notebook_deadline:
                     outcome.problem = f"the notebook ran past its time limit of {limits.notebook_seconds:g} s"
+                else:
+                    outcome.problem = f"{name} ran past its time limit of {call_wait - 5:g} s"
             return
         header, rest = got
-        kind = header.get("type")
-        if kind == "done":
-            outcome.finished = True
-            outcome.blocked = [str(b)[:300] for b in (header.get("blocked") or [])][:20]
-            return
-        if kind != "result":
-            raise ProtocolError(f"unexpected record {kind!r}")
-        name, i = header.get("name"), header.get("case")
-        if name not in outcome.results or type(i) is not int or not 0 <= i < expected[name]:
-            raise ProtocolError("a result for a case that was not asked for")
-        result = {"ok": bool(header.get("ok")), "seconds": header.get("seconds"),
-                  "forbidden": [str(f) for f in header.get("forbidden") or []][:5]}
+        if header.get("type") != "result" or header.get("name") != name or header.get("case") != i:
+            raise ProtocolError(f"a result that was not the one asked for next ({str(header)[:80]})")
+        forbidden = header.get("forbidden") or []
+        result = {"ok": header.get("ok") is True, "seconds": header.get("seconds"),
+                  "forbidden": [str(f)[:200] for f in (forbidden if isinstance(forbidden, list) else [])][:5]}
         if result["ok"]:
             blobs = _Bytes(rest)
             result["output"] = _decode(header.get("output"), blobs)
+            after = header.get("inputs_after") or []
             result["inputs_after"] = tuple(None if a is None else _decode(a, blobs)
-                                           for a in header.get("inputs_after") or [])
+                                           for a in (after if isinstance(after, list) else [])[:32])
             blobs.finish()
         else:
             result["error"] = str(header.get("error"))[:800]
         outcome.results[name][i] = result
-
-
-# ----------------------------------------------------------------------------- isolation (interface)
-
-@dataclass(frozen=True)
-class Isolation:
-    """Which isolation a grading run has in force. `name`: "bwrap", "landlock" or "python";
-    `weak`: True when the kernel does not keep the student's code in (a loud warning is due);
-    `detail`: one sentence for the terminal, the CSV and the report."""
-    name: str
-    weak: bool
-    detail: str
-
-
-MODES = ("auto", "bwrap", "landlock", "python")
-
-
-def isolation(mode="auto"):
-    """The isolation that `mode` gives on this machine (auto: the strongest available).
-    Raises SandboxUnavailable when an explicitly requested mode cannot be had here."""
-    return Isolation("python", True, "in-process checks only (placeholder until the kernel sandbox lands)")
-
-
-class SandboxUnavailable(Exception):
-    """The isolation asked for cannot be had on this machine."""
+    got = reader.record(min(notebook_deadline, time.monotonic() + 10))
+    if got is None or got[0].get("type") != "done":
+        if got is not None:
+            raise ProtocolError("a record after the last result that is not the end")
+        outcome.problem = outcome.problem or "the notebook's process stopped before it said it was done"
+        return
+    blocked = got[0].get("blocked") or []
+    outcome.blocked = [str(b)[:300] for b in (blocked if isinstance(blocked, list) else [])][:20]
+    if reader.buf or reader.record(time.monotonic() + 0.2) is not None:
+        raise ProtocolError("records after the end")
+    outcome.finished = True
