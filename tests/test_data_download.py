@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import cnnkit.data as data
-from cnnkit.data import DownloadError, sources
+from cnnkit.data import download
+from cnnkit.data import DataUnavailable, DownloadError, sources
 from test_data import (CIFAR_COUNTS, cifar_images, describe, md5, split_of, write_cifar_archive,
                        write_idx_set)
 
@@ -32,6 +33,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.close_connection = True
             return
         super().do_GET()
+
+
+@pytest.fixture(autouse=True)
+def online(monkeypatch):
+    """Downloads allowed, whatever the environment the tests run in."""
+    monkeypatch.delenv("CNNKIT_OFFLINE", raising=False)
+    monkeypatch.delenv("CNNKIT_GRADING", raising=False)
 
 
 @pytest.fixture
@@ -169,3 +177,92 @@ def test_cifar_archive_is_downloaded_then_extracted(server, tmp_path, monkeypatc
     np.testing.assert_array_equal(y, want_y)
     assert leftovers(root / "cifar-10") == ["cifar-10-batches-py", "cifar-10-python.tar.gz"]
     data.clear_cache()
+
+
+# ----------------------------------------------------------------------------- no network
+
+class Requests(Handler):
+    """Counts every request it answers (a download that should never have been tried)."""
+    seen = []
+
+    def do_GET(self):
+        Requests.seen.append(self.path)
+        super().do_GET()
+
+
+@pytest.fixture
+def counted(tmp_path):
+    """(base URL, served folder, requests seen) of a server whose every request is noted."""
+    www = tmp_path / "www"
+    www.mkdir()
+    Requests.seen = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Requests, directory=str(www)))
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", www, Requests.seen
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+@pytest.mark.parametrize("variable", ["CNNKIT_OFFLINE", "CNNKIT_GRADING"])
+def test_offline_a_missing_data_set_is_no_data_and_nothing_is_downloaded(counted, tmp_path, monkeypatch, variable):
+    url, www, seen = counted
+    data.clear_cache()
+    write_idx_set(www / "mnist")
+    describe(monkeypatch, "mnist", www / "mnist")
+    monkeypatch.setenv("CNNKIT_DATA_MIRROR", url)          # it would work, were downloads allowed
+    monkeypatch.setenv(variable, "1")
+    root = tmp_path / "root"
+    monkeypatch.setenv("CNNKIT_DATA", str(root))
+    for download in (True, False):
+        with pytest.raises(DataUnavailable) as info:
+            data.load_mnist("train", download=download, progress=False)
+        message = str(info.value)
+        assert isinstance(info.value, FileNotFoundError)
+        assert message.startswith("no data:")
+        assert f"no copy of MNIST's train split in {root / 'mnist'}" in message
+        assert "no network" in message and f"${variable} is 1" in message
+        assert "train-images-idx3-ubyte.gz" in message and "http://yann.lecun.com/exdb/mnist/" in message
+        assert "set $CNNKIT_DATA to a folder that holds them" in message
+    assert seen == [] and not (root / "mnist").exists()      # no request, no folder made
+
+
+def test_offline_a_missing_split_of_cifar_is_no_data(counted, tmp_path, monkeypatch):
+    """The grading sandbox's copy of CIFAR-10 holds the training batches only."""
+    url, www, seen = counted
+    data.clear_cache()
+    batches = cifar_images(seed=3)
+    write_cifar_archive(www / "cifar-10" / "cifar-10-python.tar.gz", batches)
+    monkeypatch.setitem(sources.SOURCES, "cifar10", dataclasses.replace(sources.SOURCES["cifar10"], counts=CIFAR_COUNTS))
+    root = tmp_path / "root"
+    from test_data import write_cifar_folder
+    write_cifar_folder(root / "cifar-10" / "cifar-10-batches-py",
+                       {n: b for n, b in batches.items() if n != "test_batch"})
+    monkeypatch.setenv("CNNKIT_DATA_MIRROR", url)
+    monkeypatch.setenv("CNNKIT_OFFLINE", "1")
+    x, y = data.load_cifar10("train", root=root)
+    np.testing.assert_array_equal(x, split_of(batches, "train")[0])
+    with pytest.raises(DataUnavailable, match=r"^no data: there is no copy of CIFAR-10's test split in ") as info:
+        data.load_cifar10("test", root=root)
+    message = str(info.value)
+    assert str(root / "cifar-10") in message and "test_batch" in message and "cifar-10-python.tar.gz" in message
+    assert "no network" in message and "$CNNKIT_OFFLINE is 1" in message and "$CNNKIT_DATA" in message
+    assert seen == []
+    data.clear_cache()
+
+
+@pytest.mark.parametrize("value", ["", "0", "false"])
+def test_offline_switches_that_are_off_allow_downloads(mirror, tmp_path, monkeypatch, value):
+    url, _, arrays = mirror
+    monkeypatch.setenv("CNNKIT_OFFLINE", value)
+    monkeypatch.setenv("CNNKIT_GRADING", value)
+    x, _ = data.load_mnist(root=tmp_path / "root", mirrors=f"{url}/good/", progress=False)
+    np.testing.assert_array_equal(x, arrays["train"][0])
+
+
+def test_download_itself_refuses_when_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNKIT_OFFLINE", "1")
+    with pytest.raises(DataUnavailable, match="^no data: x.gz is not in"):
+        download.download("x.gz", tmp_path / "nowhere", ["http://127.0.0.1:9/"], None, progress=False)
+    assert not (tmp_path / "nowhere").exists()

@@ -13,10 +13,13 @@ Files are looked for under a data root: the `root` argument, else `$CNNKIT_DATA`
     cifar-10/cifar-10-python.tar.gz             (used, and extracted, when the folder is absent)
 
 Missing files are downloaded from the publishers (or from the `mirrors=` given, or from
-`$CNNKIT_DATA_MIRROR`) and used only once their MD5 matches the published one. The published
-`.gz` and `.tar.gz` files are checked against their MD5 (once per process); every file is checked
-for structure, shapes, counts and label range. Problems raise `CorruptDataError` (a ValueError),
-`FileNotFoundError` (missing file, `download=False`) or `DownloadError` (an OSError).
+`$CNNKIT_DATA_MIRROR`) and used only once their MD5 matches the published one; with no network
+(`$CNNKIT_OFFLINE=1`, or `$CNNKIT_GRADING=1` while a notebook is graded) nothing is downloaded. The
+published `.gz` and `.tar.gz` files are checked against their MD5 (once per process); every file is
+checked for structure, shapes, counts and label range. Problems raise `CorruptDataError` (a
+ValueError), `FileNotFoundError` (missing file, `download=False`), `DataUnavailable` (a
+FileNotFoundError: missing file and no network; its message starts with "no data:") or
+`DownloadError` (an OSError).
 
 Loaded arrays are cached in memory per process; each call returns fresh writable copies
 (`clear_cache()` frees the memory). The PyTorch helpers (`to_tensors`, `TensorLoader`,
@@ -24,7 +27,7 @@ Loaded arrays are cached in memory per process; each call returns fresh writable
 """
 
 from .datasets import clear_cache, load, load_cifar10, load_fashion_mnist, load_mnist
-from .download import ChecksumError, CorruptDataError, DownloadError
+from .download import ChecksumError, CorruptDataError, DataUnavailable, DownloadError
 from .sources import (CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, FASHION_MNIST_CLASSES,
                       FASHION_MNIST_MEAN, FASHION_MNIST_STD, MNIST_MEAN, MNIST_STD, NORMALIZATION,
                       SOURCES, data_root)
@@ -34,7 +37,7 @@ _TORCH_NAMES = ("default_device", "images_to_tensor", "to_tensors", "TensorLoade
 
 __all__ = [
     "load_mnist", "load_fashion_mnist", "load_cifar10", "load", "clear_cache", "data_root",
-    "CorruptDataError", "ChecksumError", "DownloadError", "SOURCES",
+    "CorruptDataError", "ChecksumError", "DownloadError", "DataUnavailable", "SOURCES",
     "MNIST_MEAN", "MNIST_STD", "FASHION_MNIST_MEAN", "FASHION_MNIST_STD",
     "CIFAR10_MEAN", "CIFAR10_STD", "NORMALIZATION", "CIFAR10_CLASSES", "FASHION_MNIST_CLASSES",
     *_TORCH_NAMES,

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from . import download as _dl
-from .download import CorruptDataError, verify_md5
+from .download import CorruptDataError, DataUnavailable, verify_md5
 from .formats import _check_labels, parse_cifar_batch, read_cifar_batch, read_idx
 from .sources import (CIFAR10_ARCHIVE, CIFAR10_BATCH_FOLDER, ENV_ROOT, Source, mirrors_for,
-                      resolve_root, source)
+                      offline_reason, resolve_root, source)
 
 __all__ = ["load_mnist", "load_fashion_mnist", "load_cifar10", "load", "clear_cache"]
 
@@ -60,10 +60,25 @@ def _missing(src: Source, fn: str, what: str, filename: str, folder: Path, root:
         f"to a folder that holds {src.folder}/.")
 
 
-def _fetch_if_missing(src, fn, filename, folder, root, origin, download, mirrors, progress):
+def _unavailable(src: Source, split: str, what: str, folder: Path, root: Path, origin: str,
+                 reason: str) -> DataUnavailable:
+    """The error for files that are missing when there is no network to download them from."""
+    wanted = (f"{CIFAR10_ARCHIVE}, or the {CIFAR10_BATCH_FOLDER}/ folder it holds" if src.name == "cifar10"
+              else ", ".join(src.files[split]))
+    return DataUnavailable(
+        f"no data: there is no copy of {src.title}'s {split} split in {folder} ({what} missing; data root "
+        f"{root}, from {origin}) and no network to download it from ({reason}). Put the publisher's files "
+        f"there ({wanted}, from {src.homepage}), or set ${ENV_ROOT} to a folder that holds them "
+        f"in {src.folder}/.")
+
+
+def _fetch_if_missing(src, fn, filename, folder, root, origin, download, mirrors, progress, split):
     path = folder / filename
     if path.is_file():
         return path
+    reason = offline_reason()
+    if reason is not None:
+        raise _unavailable(src, split, f"{filename!r} is", folder, root, origin, reason)
     if not download:
         raise _missing(src, fn, f"file {filename!r}", filename, folder, root, origin, mirrors)
     return _dl.download(filename, folder, mirrors_for(src, mirrors), src.md5.get(filename), progress)
@@ -95,7 +110,7 @@ def _load_idx_set(name: str, fn: str, split, root, download, mirrors, progress):
     root, origin = resolve_root(root)
     folder = root / src.folder
     image_file, label_file = src.files[split]
-    paths = [_fetch_if_missing(src, fn, f, folder, root, origin, download, mirrors, progress)
+    paths = [_fetch_if_missing(src, fn, f, folder, root, origin, download, mirrors, progress, split)
              for f in (image_file, label_file)]
     key = (src.name, split, _signature(paths))
     hit = _cached(key, src)
@@ -139,6 +154,8 @@ def load_mnist(split="train", root=None, download=True, *, mirrors=None, progres
     Raises:
         ValueError: unknown split; `CorruptDataError` (a ValueError) when a file's checksum or
             structure is wrong. FileNotFoundError: missing file and `download=False`.
+            DataUnavailable (a FileNotFoundError): missing file and no network (`$CNNKIT_OFFLINE`
+            or `$CNNKIT_GRADING` set), whatever `download` says.
             DownloadError (an OSError): no mirror delivered the file.
     """
     return _load_idx_set("mnist", "load_mnist", split, root, download, mirrors, progress)
@@ -252,13 +269,16 @@ def load_cifar10(split="train", root=None, download=True, *, mirrors=None, progr
         return _store(key, src, *_assemble(batches, src, split, batch_dir))
 
     archive = folder / CIFAR10_ARCHIVE
-    if not archive.is_file() and not download:
+    reason = offline_reason()
+    if not archive.is_file() and (not download or reason is not None):
         present = [p.name for p in paths if p.is_file()]
         what = (f"the batch files {[n for n in names if n not in present]} (in {batch_dir}) "
                 f"and the archive {CIFAR10_ARCHIVE!r}")
+        if reason is not None:
+            raise _unavailable(src, split, what + " are", folder, root, origin, reason)
         raise _missing(src, fn, what, CIFAR10_ARCHIVE, folder, root, origin, mirrors)
     archive = _fetch_if_missing(src, fn, CIFAR10_ARCHIVE, folder, root, origin, download,
-                                mirrors, progress)
+                                mirrors, progress, split)
     key = (src.name, split, _signature([archive]))
     hit = _cached(key, src)
     if hit is not None:

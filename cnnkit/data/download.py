@@ -10,7 +10,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["DownloadError", "ChecksumError", "CorruptDataError", "md5sum", "verify_md5",
+from .sources import ENV_ROOT, offline_reason
+
+__all__ = ["DownloadError", "DataUnavailable", "ChecksumError", "CorruptDataError", "md5sum", "verify_md5",
            "download", "USER_AGENT", "TIMEOUT"]
 
 # Some publishers answer urllib's default agent with 403 Forbidden.
@@ -29,6 +31,11 @@ class ChecksumError(CorruptDataError):
 
 class DownloadError(OSError):
     """No mirror delivered a file with the published checksum."""
+
+
+class DataUnavailable(FileNotFoundError):
+    """A data set's files are not in the data root and there is no network to download them from
+    (`$CNNKIT_OFFLINE` or `$CNNKIT_GRADING` is set): its message starts with "no data:"."""
 
 
 # (resolved path, inode, size, mtime_ns) -> MD5 hex digest; hashing a 26 MB file on every load would
@@ -112,6 +119,11 @@ def download(filename: str, folder: str | os.PathLike, mirrors, expected_md5: st
     and verified. Raises `DownloadError` listing every URL tried and why each failed.
     """
     folder = Path(folder)
+    reason = offline_reason()
+    if reason is not None:
+        raise DataUnavailable(
+            f"no data: {filename} is not in {folder} and there is no network ({reason}, so nothing is "
+            f"downloaded); put the file there or set ${ENV_ROOT} to a folder that holds it")
     folder.mkdir(parents=True, exist_ok=True)
     if not os.access(folder, os.W_OK):
         # Otherwise every mirror would be reported as failing with the same permission error.
