@@ -18,6 +18,7 @@ The steps, in order:
 
 import csv
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -69,15 +70,71 @@ def result_path(root, student, assignment, notebook):
     return Path(root) / "autograded" / student / assignment / f"{notebook}.result.json"
 
 
-def load_result(path):
+# ----------------------------------------------------------------------------- signed records
+
+MAX_RECORD_BYTES = 16 << 20   # a record file larger than this is not one the grader wrote
+
+
+def canonical(record):
+    """The bytes a record's signature covers: its JSON with sorted keys, without the signature."""
+    body = {k: v for k, v in record.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def sign(record, key):
+    """HMAC-SHA256 of the record's canonical JSON, keyed by the course's grading secret."""
+    return hmac.new(key.encode(), canonical(record), hashlib.sha256).hexdigest()
+
+
+def verified(record, key):
+    """True when `record` carries the signature the grader gave it: nothing in it was changed since."""
+    if not isinstance(record, dict) or not isinstance(record.get("signature"), str):
+        return False
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        expected = sign(record, key)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return hmac.compare_digest(record["signature"], expected)
+
+
+def load_result(path):
+    """The JSON record at `path`, or None when there is none or it cannot be read (unverified)."""
+    try:
+        path = Path(path)
+        if path.stat().st_size > MAX_RECORD_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):   # ValueError: bad JSON or not UTF-8
         return None
+    return data if isinstance(data, dict) else None
 
 
-def plan(root, submitted, rels, limits, protected, regrade=False, only=None):
-    """(jobs, skipped results): a job per (student, notebook) not graded yet in this exact form."""
+def load_verified(root, key, student, assignment, notebook):
+    """(record, state): state is "none" (no record), "changed" (a record the grader did not write as it
+    is: it fails its signature, or belongs to another student or notebook) or "ok"."""
+    path = result_path(root, student, assignment, notebook)
+    if not path.exists() and not path.is_symlink():
+        return None, "none"
+    record = load_result(path)
+    if not verified(record, key) or (record.get("student"), record.get("assignment"), record.get("notebook")) \
+            != (student, assignment, notebook):
+        return None, "changed"
+    return record, "ok"
+
+
+def is_current(record, job):
+    """Whether a verified record answers `job` as it would be graded now (the rerun key)."""
+    return (record.get("status") != "error"          # a failure of the grader is always graded again
+            and not record.get("unsaved")            # so is a result whose files could not all be written
+            and record.get("sha256") == hashlib.sha256(job["data"]).hexdigest()
+            and record.get("grader") == grader.VERSION and record.get("seed") == str(job["seed"])
+            and record.get("release_digest") == job["release_digest"])
+
+
+def plan(root, submitted, rels, limits, protected, regrade=False, only=None, notify=None):
+    """(jobs, skipped results): a job per (student, notebook) not graded yet in this exact form.
+    Only a record whose signature verifies is skipped; `notify(line)` hears of every other record."""
+    notify = notify or (lambda line: None)
     assignment = rels[0].assignment
     found = submissions.find(submitted, assignment, [r.notebook for r in rels])
     key = secret(root)
@@ -92,10 +149,12 @@ def plan(root, submitted, rels, limits, protected, regrade=False, only=None):
             job = {"student": student, "data": data, "release": release.to_dict(), "seed": seed,
                    "limits": limits, "protected": protected, "missing": path is None,
                    "release_digest": release_digest(release)}
-            old = load_result(result_path(root, student, assignment, release.notebook))
-            if (not regrade and old and old.get("sha256") == hashlib.sha256(data).hexdigest()
-                    and old.get("grader") == grader.VERSION and old.get("seed") == str(seed)
-                    and old.get("release_digest") == job["release_digest"]):
+            old, state = load_verified(root, key, student, assignment, release.notebook)
+            if state == "changed":
+                notify(f"record for {student} ({release.notebook}) was changed outside the grader; graded again")
+            elif old and old.get("status") == "error" and not regrade:
+                notify(f"{student} ({release.notebook}): the grader failed on it last time; graded again")
+            if not regrade and old and is_current(old, job):
                 skipped.append(old)
             else:
                 jobs.append(job)
@@ -158,8 +217,17 @@ def write_atomic(path, text):
     os.replace(tmp, path)
 
 
-def store(root, gb, result, data=None, release=None):
-    """`data` and `release`: the submitted bytes and the release, for the notebook the formgrader shows."""
+def signed(result, key):
+    """The record of `result` as it is written: plain JSON data, with its signature."""
+    record = json.loads(json.dumps(result))
+    record.pop("signature", None)
+    record["signature"] = sign(record, key)
+    return record
+
+
+def store(root, gb, result, data=None, release=None, key=None):
+    """`data` and `release`: the submitted bytes and the release, for the notebook the formgrader shows;
+    `key`: the course's grading secret, which signs the record (default: the root's)."""
     a, s, nb = result["assignment"], result["student"], result["notebook"]
     write_atomic(Path(root) / "feedback" / s / a / f"{nb}.html", feedback.render(result))
     if release is not None:
@@ -167,17 +235,18 @@ def store(root, gb, result, data=None, release=None):
                      gradebook.formgrader_notebook(data or b"", release))
     gradebook.record(gb, result)
     # the record last: a result on disk means everything about it was written
-    write_atomic(result_path(root, s, a, nb), json.dumps(result, indent=1) + "\n")
+    record = signed(result, key or secret(root))
+    write_atomic(result_path(root, s, a, nb), json.dumps(record, indent=1) + "\n")
+    return record
 
 
 # ----------------------------------------------------------------------------- 6. report
 
-def class_results(root, assignment, rels, students):
-    """{student: [result per notebook]} from the records on disk."""
-    out = {}
-    for s in students:
-        out[s] = [r for r in (load_result(result_path(root, s, assignment, rel.notebook)) for rel in rels) if r]
-    return out
+def class_results(root, assignment, rels, students, key=None):
+    """{student: [result per notebook]} from the records on disk whose signature verifies."""
+    key = key or secret(root)
+    return {s: [r for r in (load_verified(root, key, s, assignment, rel.notebook)[0] for rel in rels) if r]
+            for s in students}
 
 
 def standing(rs):
@@ -255,7 +324,8 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
     if not isinstance(limits, Limits):   # overrides of the assignment's own limits
         limits = grader.limits_for(rels[0].number, **(limits or {}))
     limits = limits.__dict__
-    jobs, skipped = plan(root, submitted, rels, limits, protected_paths(root, submitted, db_url), regrade, only)
+    jobs, skipped = plan(root, submitted, rels, limits, protected_paths(root, submitted, db_url), regrade, only,
+                         notify=lambda line: print(line, file=out))
     students = sorted({j["student"] for j in jobs} | {r["student"] for r in skipped})
     if not students:
         print(f"no submissions of {assignment} in {submitted} "
@@ -264,6 +334,7 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
     if skipped:
         print(f"{len(skipped)} notebook(s) already graded and unchanged: skipped (--regrade grades them again)",
               file=out)
+    key = secret(root)
     gb = gradebook.open_gradebook(db_url)
     interrupted = False
     try:
@@ -279,7 +350,7 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
             by_name = {r.notebook: r for r in rels}
             for result in execute(jobs, workers, scheduler):
                 store(root, gb, result, sent.get((result["student"], result["notebook"])),
-                      by_name[result["notebook"]])
+                      by_name[result["notebook"]], key=key)
                 bar.set_postfix_str(f"{result['student']}: {result['score']:g}/{result['max_score']:g}")
                 bar.update(1)
         except KeyboardInterrupt:
@@ -289,7 +360,7 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
         elapsed = time.monotonic() - t0
     finally:
         gb.close()
-    results = class_results(root, assignment, rels, students)
+    results = class_results(root, assignment, rels, students, key)
     csv_path = write_csv(root / "grades" / f"{assignment}.csv", assignment, rels, results)
     summary(assignment, rels, results, out)
     if jobs:
