@@ -9,7 +9,7 @@ environment. Over that copy it mounts, for each forbidden implementation:
   that raises `RuntimeError` ("... is not available while grading") when it is called or used;
 * a *poisoned module* in place of one file (`numpy/_core/numeric.py`, `scipy/linalg/_special_matrices.py`):
   the original source with the forbidden names redefined at its end to raise the same error, and
-  the file's cached bytecode hidden (an empty file the import system rejects and recompiles past),
+  the file's cached bytecode hidden (an empty file, which the import system rejects and compiles past),
   so that the original definitions are nowhere in the sandbox to be read back.
 
 The files are made once per grading process in a private folder and bind-mounted read-only;
@@ -121,6 +121,15 @@ def _write(path, text):
     path.parent.chmod(0o755)
 
 
+def _empty():
+    """An empty file: in place of a cached bytecode file, the import system rejects it and compiles
+    the (poisoned) source instead."""
+    path = _folder() / "empty"
+    if not path.exists():
+        _write(path, "")
+    return path
+
+
 def locate(module):
     """(folder, is_package) or (file, False) of `module` without importing it (its parents may be
     imported), or None when it is not installed."""
@@ -184,5 +193,5 @@ def plan(rules):
             continue
         source = found[0]
         mounts.append((poisoned_module(module, names, source), source))
-        mounts.extend((Path(os.devnull), pyc) for pyc in cached_bytecode(source))
+        mounts.extend((_empty(), pyc) for pyc in cached_bytecode(source))
     return mounts

@@ -149,7 +149,11 @@ def main():
                 if fname in names and str(module).startswith(prefix):
                     hits.append(f"{prefix}.{fname}")
 
-    sys.setprofile(profiler)
+    # the Python layer (profiler, audit hook) can be left out, so that tests can show what the
+    # kernel alone keeps in; the grader always has it
+    python_layer = program.get("python_layer", True)
+    if python_layer:
+        sys.setprofile(profiler)
 
     # -------------------------------------------------------------- audit hook
     scratch = os.path.realpath(os.getcwd())
@@ -213,7 +217,8 @@ def main():
     if program.get("isolation") == "bwrap":
         seccomp()
 
-    sys.addaudithook(hook)
+    if python_layer:
+        sys.addaudithook(hook)
 
     # -------------------------------------------------------------- the cells
     cell_limit, started = float(limits["cell_seconds"]), monotonic()
