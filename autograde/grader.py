@@ -232,6 +232,11 @@ def _grade(job, release, result):
     result["log"] = outcome.log[-2000:]
     if outcome.problem:
         result["notes"].append(outcome.problem)
+    if any("no data:" in (c.get("error") or "") for c in outcome.cells):
+        # not the student's doing: the grading machine lacks a data set the notebook loads
+        result["notes"].append("the grader has no copy of a data set this notebook loads, and no network to "
+                               "fetch it: the cells that load it failed while grading (a teaching assistant "
+                               "puts the data sets in the folder CNNKIT_DATA names; see the README's Data section)")
     for b in outcome.blocked:
         result["review"].append(f"the notebook tried something not allowed while grading, and was stopped: {b}")
 

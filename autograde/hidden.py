@@ -18,7 +18,6 @@ The files are made once per grading process in a private folder and bind-mounted
 
 import atexit
 import importlib.util
-import os
 import shutil
 import tempfile
 from pathlib import Path
