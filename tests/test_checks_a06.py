@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnkit import checks
+from cnnkit import data as cnnkit_data
 from cnnkit.checks import a06
 from cnnkit.checks.core import run_case
 from judging import Liar, LyingArray, object_array
@@ -233,14 +234,46 @@ def test_importing_the_checks_does_not_import_torch():
 
 # ----------------------------------------------------------------------------- cases
 
+@pytest.fixture
+def test_split(monkeypatch):
+    """A synthetic test split of 1,000 images per data set in place of the real one, wherever the
+    checks read it (the training cases' images, the judge's labels): {dataset: (images, labels)}."""
+    rng = np.random.default_rng(5)
+    fake = {"mnist": (rng.integers(0, 256, (1000, 28, 28), dtype=np.uint8), rng.integers(0, 10, 1000)),
+            "cifar10": (rng.integers(0, 256, (1000, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 1000))}
+    monkeypatch.setattr(a06, "_test_split", lambda dataset: tuple(a.copy() for a in fake[dataset]))
+    return fake
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_cases_deterministic_per_seed_picklable_and_differ_across_seeds(name):
+def test_cases_deterministic_per_seed_picklable_and_differ_across_seeds(name, test_split):
     a, b, c = (A06.cases(name, seed=s, hidden=True) for s in (3, 3, 4))
     assert [u.args for u in a] == [v.args for v in b]
     assert [u.args for u in a] != [v.args for v in c]
     for case in a + A06.cases(name):
         again = pickle.loads(pickle.dumps(case))
-        assert again.args == case.args and again.probe is case.probe
+        assert again.probe is case.probe
+        if case.uses:      # the test images travel as the plain array they are
+            assert again.args[:2] == case.args[:2] and type(again.args[2]) is np.ndarray
+            np.testing.assert_array_equal(again.args[2], np.asarray(case.args[2]))
+        else:
+            assert again.args == case.args
+
+
+@pytest.mark.parametrize("name,dataset", [("LeNet5", "mnist"), ("CifarNet", "cifar10")])
+def test_a_training_case_carries_the_test_images_permuted_and_never_the_labels(name, dataset, test_split):
+    images, labels = test_split[dataset]
+    cases = [_training_case(name, seed) for seed in (0, 1)]
+    sent = [pickle.loads(pickle.dumps(c.args)) for c in cases]
+    for (ds, seed, carried), case in zip(sent, cases):
+        assert ds == dataset and seed == case.args[1] and carried.dtype == np.uint8
+        order = a06._test_order(len(images), seed)
+        np.testing.assert_array_equal(carried, images[order])
+        assert sorted(order.tolist()) == list(range(len(images))) and not np.array_equal(order, np.arange(len(images)))
+        np.testing.assert_array_equal(a06._test_labels(dataset, seed), labels[order])
+        assert all(not (isinstance(a, np.ndarray) and a.dtype != np.uint8) for a in (ds, seed, carried))
+    assert not np.array_equal(sent[0][2], sent[1][2]), "the order depends on the case's seed"
+    assert cases[0].args[1] != cases[1].args[1]
 
 
 def test_only_the_hidden_network_cases_train_and_they_have_time_of_their_own():
@@ -648,39 +681,117 @@ def test_each_evaluation_mistake_is_named(fn, code, text):
 
 # ----------------------------------------------------------------------------- the trained networks
 
-def _trained(accuracy, losses=(0.5, 0.1), params=a06.LENET5_PARAMETERS):
-    return {"accuracy": accuracy, "losses": np.array(losses, dtype=float), "params": params, "steps": 10,
+def _trained(case, accuracy, losses=(0.5, 0.1), params=a06.LENET5_PARAMETERS):
+    """What the probe of a training case returns for a network with `accuracy` on the case's test images."""
+    labels = a06._test_labels(case.args[0], case.args[1])
+    predicted = labels.copy()
+    wrong = int(round((1 - accuracy) * len(labels)))
+    predicted[:wrong] = (predicted[:wrong] + 1) % 10
+    return {"predicted": predicted, "losses": np.array(losses, dtype=float), "params": params, "steps": 10,
             "seconds": 1.0}
 
 
-def _training_case(name):
-    return next(c for c in A06.cases(name, hidden=True) if c.uses)
+def _training_case(name, seed=0):
+    return next(c for c in A06.cases(name, hidden=True, seed=seed) if c.uses)
 
 
 @pytest.mark.parametrize("name,need", [("LeNet5", 0.985), ("CifarNet", 0.60)])
-def test_the_trained_accuracy_decides(name, need):
+def test_the_trained_accuracy_decides(name, need, test_split):
     case = _training_case(name)
-    assert checks.judge(case, _trained(need)).passed
-    assert checks.judge(case, _trained(need + 0.01)).passed
-    low = checks.judge(case, _trained(need - 0.01))
+    assert checks.judge(case, _trained(case, need)).passed
+    assert checks.judge(case, _trained(case, need + 0.01)).passed
+    low = checks.judge(case, _trained(case, need - 0.01))
     assert not low.passed and low.diagnosis == "low_accuracy" and f"{100 * need:.2f}%" in low.message
-    dead = checks.judge(case, _trained(0.1, losses=(2.30, 2.30)))
+    assert f"reached {100 * (need - 0.01):.2f}%" in low.message
+    dead = checks.judge(case, _trained(case, 0.1, losses=(2.30, 2.30)))
     assert dead.diagnosis == "not_learning" and "2.300" in dead.message
-    nan = checks.judge(case, _trained(0.1, losses=(np.nan, np.nan)))
+    nan = checks.judge(case, _trained(case, 0.1, losses=(np.nan, np.nan)))
     assert nan.diagnosis == "loss_nan"
-    big = checks.judge(case, _trained(need - 0.05, params=1_000_000))
+    big = checks.judge(case, _trained(case, need - 0.05, params=1_000_000))
     assert "1,000,000 parameters" in big.message
+
+
+def test_the_judge_measures_the_predictions_against_labels_of_its_own(test_split):
+    """The accuracy is the judge's, from the predicted classes: a probe's "accuracy" counts for nothing,
+    predictions in the order of another seed score like chance, a wrong shape is named."""
+    case = _training_case("LeNet5")
+    right = _trained(case, 1.0)
+    assert checks.judge(case, right).passed
+    boast = dict(_trained(case, 0.3), accuracy=1.0)
+    assert not checks.judge(case, boast).passed
+    other = _training_case("LeNet5", seed=1)
+    shuffled = checks.judge(case, _trained(other, 1.0))
+    assert not shuffled.passed and shuffled.diagnosis == "not_learning"
+    short = dict(right, predicted=right["predicted"][:-1])
+    v = checks.judge(case, short)
+    assert not v.passed and v.diagnosis == "wrong_predictions" and "(999,)" in v.message
+
+
+def _synthetic_training(n, dataset, seed=0):
+    """A learnable stand-in for a training split: each class brightens a band of rows of its own."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    shape = (28, 28) if dataset == "mnist" else (32, 32, 3)
+    images = rng.integers(0, 60, (n,) + shape).astype(np.uint8)
+    for k in range(10):
+        images[labels == k, 2 * k + 2:2 * k + 5] = 250
+    return images, labels
+
+
+@pytest.mark.parametrize("name,dataset", [("LeNet5", "mnist"), ("CifarNet", "cifar10")])
+def test_the_probe_trains_and_predicts_without_the_test_split(name, dataset, monkeypatch, tmp_path):
+    """As when graded: the case (and its images) made where the test split is, the probe run where the
+    data root holds the training split only (reading the test split raises), the judge where it is."""
+    train, test = _synthetic_training(300, dataset, 1), _synthetic_training(200, dataset, 2)
+    sandbox = [False]
+
+    def load(ds, split="train", *args, **kwargs):
+        assert ds == dataset
+        if split == "test" and sandbox[0]:
+            raise cnnkit_data.DataUnavailable("no data: the sandbox has no test split")
+        return tuple(a.copy() for a in (train if split == "train" else test))
+
+    monkeypatch.setattr(cnnkit_data, "load", load)
+    monkeypatch.setitem(a06.RECIPES, dataset, dict(a06.RECIPES[dataset], epochs=1, batch_size=50, lr=0.05))
+    case = _training_case(name)
+    args = pickle.loads(pickle.dumps(case.args))          # what the grader sends
+    net = LeNetReLU if name == "LeNet5" else CifarSequential
+    sandbox[0] = True
+    out = case.probe(net, {"train_one_epoch": train_criterion}, *args)
+    again = case.probe(net, {"train_one_epoch": train_criterion}, *args)
+    sandbox[0] = False
+    assert set(out) == {"predicted", "losses", "params", "steps", "seconds"} and "accuracy" not in out
+    assert out["predicted"].dtype == np.int64 and out["predicted"].shape == (200,)
+    np.testing.assert_array_equal(out["predicted"], again["predicted"])      # seeded: the same every time
+    assert out["steps"] == 6 and len(out["losses"]) == 1
+    accuracy = float(np.mean(out["predicted"] == test[1][a06._test_order(200, case.args[1])]))
+    v = checks.judge(case, out)
+    assert v.passed == (accuracy >= a06.THRESHOLDS[dataset])
+    assert v.passed or f"reached {100 * accuracy:.2f}%" in v.message
+    perfect = dict(out, predicted=a06._test_labels(dataset, case.args[1]))
+    assert checks.judge(case, perfect).passed
 
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_training_case_trains_the_students_network_with_their_function(data_root, monkeypatch):
+def test_training_case_trains_the_students_network_with_their_function(data_root, monkeypatch, tmp_path):
     """One epoch instead of five, at a gentler learning rate (the recipe is monkeypatched: a one-epoch
-    cycle up to 0.15 is too abrupt for some seeds): the student's class and function do the training,
-    the probe measures on the real test set."""
+    cycle up to 0.15 is too abrupt for some seeds): the student's class and function do the training
+    where the data root holds the training files only, the probe predicts the test images the case
+    carries, and the judge measures them with the real labels."""
     monkeypatch.setenv("CNNKIT_DATA", str(data_root))
     monkeypatch.setitem(a06.RECIPES, "mnist", dict(a06.RECIPES["mnist"], epochs=1, lr=0.05))
     case = _training_case("LeNet5")
+    args = pickle.loads(pickle.dumps(case.args))         # the grader reads the test images and sends them
+    assert args[2].shape == (10000, 28, 28) and args[2].dtype == np.uint8
+    # the grading sandbox's data root: the training files only
+    sandbox = tmp_path / "data"
+    (sandbox / "mnist").mkdir(parents=True)
+    for f in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        (sandbox / "mnist" / f).symlink_to(data_root / "mnist" / f)
+    monkeypatch.setenv("CNNKIT_DATA", str(sandbox))
+    monkeypatch.setenv("CNNKIT_OFFLINE", "1")
+    cnnkit_data.clear_cache()
     calls = []
 
     def counting(model, loader, optimizer, device):
@@ -690,12 +801,17 @@ def test_training_case_trains_the_students_network_with_their_function(data_root
     threads = torch.get_num_threads()
     torch.set_num_threads(1)      # as when graded; several threads on a busy machine are much slower
     try:
-        out, _ = run_case(case, LeNetReLU, {"train_one_epoch": counting})
-        idle, _ = run_case(case, LeNetReLU, {"train_one_epoch": train_with(step=False)})
+        out = case.probe(LeNetReLU, {"train_one_epoch": counting}, *args)
+        idle = case.probe(LeNetReLU, {"train_one_epoch": train_with(step=False)}, *args)
     finally:
         torch.set_num_threads(threads)
+    monkeypatch.setenv("CNNKIT_DATA", str(data_root))
+    cnnkit_data.clear_cache()
     assert calls == [60000] and out["steps"] == 469 and out["params"] == a06.LENET5_PARAMETERS
-    assert out["accuracy"] > 0.95 and len(out["losses"]) == 1 and out["losses"][0] < 1.0
+    assert len(out["losses"]) == 1 and out["losses"][0] < 1.0
+    labels = cnnkit_data.load_mnist("test")[1][a06._test_order(10000, case.args[1])]
+    assert np.mean(out["predicted"] == labels) > 0.95
+    assert checks.judge(case, out).diagnosis in (None, "low_accuracy")
 
     v = checks.judge(case, idle)
     assert not v.passed and v.diagnosis == "not_learning" and idle["steps"] == 0
@@ -710,7 +826,7 @@ HOSTILE = {
     "object array": lambda: object_array((2,), Liar),
     "empty dict": dict,
     "liar values": lambda: {k: Liar() for k in ("module", "params", "shapes", "output", "output_one", "loss",
-                                                 "accuracy", "losses", "params", "buffers")},
+                                                 "accuracy", "losses", "params", "buffers", "predicted")},
     "string": lambda: "all checks passed",
 }
 

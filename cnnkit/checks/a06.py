@@ -18,13 +18,21 @@ process that never ran student code.
   mode) for one epoch on a seeded synthetic data set, through a DataLoader without shuffling, with
   SGD; the judge compares the loss it returns, the parameters and the batch-norm statistics afterwards
   with the reference run the same way, and names the mistake when a known wrong version gives them.
+  Some cases end with a short last batch: the loss returned is the mean over the epoch's examples.
 - evaluate measures a small network with dropout (handed over in training mode) on a loader whose
   last batch is smaller; a hook on the model sees whether it ran in evaluation mode without gradients.
-- The batches both loaders hand out are a tensor subclass that stays marked until `.to(device)`:
-  a batch that reaches the model or the loss without it is noticed even on a machine without a GPU.
+- The batches both loaders hand out are a tensor subclass that stays marked until `.to(device)`, and
+  the model's output is marked as being on the device until `.cpu()` brings it back: images that reach
+  the model unmoved, and labels that meet the model's output on the device unmoved (in the loss, or
+  compared with the predictions), are noticed even on a machine without a GPU; labels compared on the
+  CPU with predictions brought back there are fine.
 - The hidden cases of LeNet5 and CifarNet include training: the student's class, trained with the
   student's train_one_epoch under the grader's recipe (`RECIPES`) on the real training split, must
-  reach `THRESHOLDS` on the real test split, measured by this module (never the student's evaluate).
+  reach `THRESHOLDS` on the real test split. The grader measures that, not the student's process: the
+  case carries the test images (`TestImages`: the real test split's uint8 images, permuted by the
+  case's seed, sent as a plain array), the probe returns the class the trained network predicts for
+  each (never the student's evaluate), and the judge compares them with the labels, which it reads
+  itself and which never reach the sandbox (whose data root holds only the training files).
 
 torch is imported only when a probe or judge runs, so the other assignments' checks never pay for it.
 """
@@ -423,17 +431,19 @@ def _without_gradient(model, x, params, seed):
     return int(missing)
 
 
-def _probe_trained(cls, others, dataset, seed):
+def _probe_trained(cls, others, dataset, seed, images):
     """Train `cls()` with the student's train_one_epoch under the grader's recipe on the real training
-    split; its accuracy on the real test split, measured here."""
+    split, then the class it predicts for each of `images` (the test split's images as the grader sent
+    them, uint8 in the publisher's layout): the judge, which alone has the labels, measures them.
+    Nothing here reads the test split's files."""
     torch = _torch()
     train_one_epoch = others.get("train_one_epoch")
     if not callable(train_one_epoch):
         raise TypeError("training the network needs your train_one_epoch, which is not defined")
     started = time.monotonic()
     recipe = RECIPES[dataset]
+    xt = _test_tensor(dataset, images)
     x, y = _dataset_tensors(dataset, "train")
-    xt, yt = _dataset_tensors(dataset, "test")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     from torch.utils.data import DataLoader, TensorDataset
     with torch.random.fork_rng(devices=[]):
@@ -461,8 +471,8 @@ def _probe_trained(cls, others, dataset, seed):
         losses = []
         for _ in range(recipe["epochs"]):
             losses.append(_number(train_one_epoch(model, loader, optimizer, device))[0])
-        accuracy = _accuracy(model, xt, yt, device)
-    return {"accuracy": accuracy, "losses": np.array(losses, dtype=np.float64), "params": params,
+        predicted = _predictions(model, xt, device)
+    return {"predicted": predicted, "losses": np.array(losses, dtype=np.float64), "params": params,
             "steps": done[0], "seconds": round(time.monotonic() - started, 1)}
 
 
@@ -488,15 +498,88 @@ def _dataset_tensors(dataset, split):
     return data.to_tensors(images, labels, mean=mean, std=std)
 
 
-def _accuracy(model, x, y, device, batch=1000):
+def _test_tensor(dataset, images):
+    """The test images a training case carries (uint8, (N, 28, 28) or (N, 32, 32, 3)), normalised with
+    the training split's statistics as the loaders do: float32 (N, C, H, W)."""
+    from .. import data
+    images = np.asarray(images)
+    shape = {"mnist": (28, 28), "cifar10": (32, 32, 3)}[dataset]
+    if images.dtype != np.uint8 or images.ndim != 1 + len(shape) or images.shape[1:] != shape:
+        raise ValueError(f"the test images must be uint8 of shape (N, {', '.join(map(str, shape))}), got "
+                         f"{images.dtype} of shape {images.shape}")
+    mean, std = data.NORMALIZATION[dataset]
+    return data.images_to_tensor(images, mean=mean, std=std)
+
+
+def _predictions(model, x, device, batch=1000):
+    """The class of the largest logit for each image of x, in evaluation mode without gradients: int64 (N,)."""
     torch = _torch()
     model.eval()
-    correct = 0
+    out = []
     with torch.no_grad():
         for i in range(0, len(x), batch):
-            out = model(x[i:i + batch].to(device))
-            correct += int((out.argmax(dim=1).cpu() == y[i:i + batch]).sum())
-    return correct / len(x)
+            out.append(model(x[i:i + batch].to(device)).argmax(dim=1).cpu())
+    return torch.cat(out).numpy().astype(np.int64) if out else np.zeros(0, dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------- the test split, in the grader
+
+def _test_split(dataset):
+    """(images, labels) of the real test split, read in the grader's process (and in a notebook that
+    runs the checks itself), never in the grading sandbox, whose data root has no test files."""
+    from .. import data
+    return data.load(dataset, "test")
+
+
+def _test_order(n, seed):
+    """The order in which a training case of `seed` sends the n test images."""
+    return np.random.default_rng([int(seed), 6]).permutation(n)
+
+
+def _test_labels(dataset, seed):
+    """The labels of a training case's test images, in the order it sent them: only the judge sees them."""
+    images, labels = _test_split(dataset)
+    return labels[_test_order(len(labels), seed)]
+
+
+class TestImages:
+    """The argument of a training case: the real test split's images (uint8, in the publisher's layout),
+    in the order the case's seed permutes them, without their labels.
+
+    Made with the cases in the grader, it reads the images only when they are needed: pickled (as the
+    grader sends a case to the student's process) it becomes that plain uint8 array, so the sandbox,
+    whose data root holds the training files only, gets the images and never the labels; `np.asarray`
+    gives the same array where the checks run in the notebook's own process."""
+
+    __test__ = False      # not a pytest test class, whatever its name
+
+    def __init__(self, dataset, seed):
+        self.dataset, self.seed = str(dataset), int(seed)
+
+    def array(self):
+        images, _ = _test_split(self.dataset)
+        return images[_test_order(len(images), self.seed)]
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.array()
+        return a if dtype is None else a.astype(dtype)
+
+    def __reduce__(self):
+        try:
+            a = self.array()
+        except Exception as e:   # not an OSError: the grader must not take it for a closed pipe
+            raise RuntimeError(f"the grader could not read the {_DATASET_NAME[self.dataset]} test split to send "
+                               f"with a training case: {_describe(e)}") from e
+        return np.asarray, (a,)
+
+    def __eq__(self, other):
+        return isinstance(other, TestImages) and (self.dataset, self.seed) == (other.dataset, other.seed)
+
+    def __hash__(self):
+        return hash((TestImages, self.dataset, self.seed))
+
+    def __repr__(self):
+        return f"TestImages({self.dataset!r}, seed={self.seed})"
 
 
 # ----------------------------------------------------------------------------- train_one_epoch probe
@@ -628,12 +711,14 @@ def _model_case(name, seed, batch, note=""):
 
 
 def _trained_case(name, seed):
+    """Training on the real data: args (dataset, seed, TestImages(dataset, seed)); the probe returns the
+    predicted classes of those images, which the judge compares with the labels it reads itself."""
     dataset = _DATASET[name]
     r = RECIPES[dataset]
     label = (f"{_DATASET_NAME[dataset]}, trained with your train_one_epoch for {r['epochs']} epochs (the grader's "
              f"recipe, seed {seed}), then measured on the 10,000 test images")
-    return Case(name, (dataset, seed), {}, label, probe=_probe_trained, uses=("train_one_epoch",),
-                seconds=TRAINING_SECONDS)
+    return Case(name, (dataset, seed, TestImages(dataset, seed)), {}, label, probe=_probe_trained,
+                uses=("train_one_epoch",), seconds=TRAINING_SECONDS)
 
 
 def _mlp_case(in_features, hidden, classes, input_shape, batch, seed):
@@ -1009,10 +1094,17 @@ def _mlp_values(case, out, output):
 
 
 def _judge_trained(case, out):
-    dataset = case.args[0]
+    dataset, seed = case.args[0], case.args[1]
     need = THRESHOLDS[dataset]
-    accuracy = _scalar(out, "accuracy")
+    predicted = _field(out, "predicted")
     losses = _field(out, "losses").reshape(-1)
+    params = _scalar(out, "params")
+    labels = _test_labels(dataset, seed)
+    if predicted.shape != labels.shape:
+        return Verdict(False, f"{heading(case)}: [wrong_predictions] the trained network's predictions have shape "
+                              f"{predicted.shape} for {len(labels):,} test images: the logits must have shape "
+                              f"(N, {CLASSES}) (see the other checks)", "wrong_predictions")
+    accuracy = float(np.mean(predicted == labels)) if labels.size else 0.0
     if accuracy >= need:
         return Verdict(True, "", None)
     r = RECIPES[dataset]
@@ -1022,7 +1114,6 @@ def _judge_trained(case, out):
             f"{_DATASET_NAME[dataset]} test set; at least {_pct(need)} is needed")
     shown = ", ".join("nan" if not np.isfinite(v) else f"{v:.3f}" for v in losses)
     text += f". The losses your train_one_epoch returned, epoch by epoch: {shown}"
-    params = _scalar(out, "params")
     if params != _EXPECTED[case.name]:
         text += f". The network has {params:,.0f} parameters, not {_EXPECTED[case.name]:,} (see the other checks)"
     if losses.size and not np.all(np.isfinite(losses)):

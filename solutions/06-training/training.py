@@ -38,7 +38,8 @@
 #
 # **Time.** Every training run in this notebook is short: on a laptop CPU the whole notebook runs
 # in a few minutes, and much faster on a GPU. When the notebook is being graded the
-# demonstrations train on a tenth of the data for one epoch only (the grader then trains your
+# demonstrations train on a tenth of the data for one epoch only, and measure on a slice of the
+# training set instead of the test set, which the grader keeps to itself (it then trains your
 # networks again, its own way), which is what the `GRADING` switch below is for.
 
 # %%
@@ -84,8 +85,18 @@ print("PyTorch", torch.__version__, "| device:", device, "| CPU threads:", torch
 # white), and their labels 0–9 as `int64`.
 
 # %%
+def load_test_split(load, train_images, train_labels, n=2000):
+    """The test split; while grading, the last `n` training images stand in for it: the grader's copy of
+    the data has no test split (it measures your networks on the real one itself), and the
+    demonstrations only need to run."""
+    if GRADING:
+        print(f"being graded: the last {n:,} training images stand in for the test split")
+        return train_images[-n:].copy(), train_labels[-n:].copy()
+    return load("test")
+
+
 mnist_images, mnist_labels = data.load_mnist("train")
-mnist_test_images, mnist_test_labels = data.load_mnist("test")
+mnist_test_images, mnist_test_labels = load_test_split(data.load_mnist, mnist_images, mnist_labels)
 print("training:", mnist_images.shape, mnist_images.dtype, "| labels:", mnist_labels.shape, mnist_labels.dtype)
 print("test:    ", mnist_test_images.shape, "| pixel range:", mnist_images.min(), "to", mnist_images.max())
 print("images per class in the training set:", np.bincount(mnist_labels))
@@ -208,7 +219,7 @@ show_images(images[:32], [str(int(v)) for v in labels[:32]], data.MNIST_MEAN, da
 
 # %%
 cifar_images, cifar_labels = data.load_cifar10("train")
-cifar_test_images, cifar_test_labels = data.load_cifar10("test")
+cifar_test_images, cifar_test_labels = load_test_split(data.load_cifar10, cifar_images, cifar_labels)
 print("training:", cifar_images.shape, cifar_images.dtype, "| test:", cifar_test_images.shape)
 print("classes:", data.CIFAR10_CLASSES)
 print("channel means", data.CIFAR10_MEAN, "and standard deviations", data.CIFAR10_STD)
