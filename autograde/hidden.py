@@ -20,6 +20,7 @@ import atexit
 import importlib.util
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 MESSAGE = ("{name} is not available while grading: a graded function computes its result itself "
@@ -102,6 +103,7 @@ del _unavailable
 '''
 
 _made = {}      # (kind, module) -> host path, for this process
+_lock = threading.RLock()   # a Dask worker grades several jobs at once in threads
 
 
 def _folder():
@@ -177,6 +179,11 @@ def cached_bytecode(source):
 def plan(rules):
     """[(host path, sandbox path)] that hide what `rules` names: {"stub": [package, ...],
     "poison": {module: [name, ...]}}. Packages and modules that are not installed need nothing."""
+    with _lock:
+        return _plan(rules)
+
+
+def _plan(rules):
     mounts = []
     for package in rules.get("stub", ()):
         found = locate(package)

@@ -10,7 +10,8 @@ Protocol (on two pipes whose numbers the grader passes in argv; stdin is /dev/nu
 `input()` in a cell meets an end of file and nothing else):
   fd IN   two pickles from the grader: the program (cells, graded names, limits, rules), then,
           only after every cell has run, the cases of each graded function: (args, kwargs, probe,
-          uses, seconds); a probe (one of cnnkit.checks' functions) calls the student's object its
+          uses, seconds); a probe (one of cnnkit.checks' functions, by name, loaded before the
+          student's code runs) calls the student's object its
           own way, with the other graded objects named in `uses`, within `seconds` if given.
   fd OUT  records to the grader, each a 4-byte big-endian length and a payload: one line of JSON,
           then the raw bytes of any arrays it describes.
@@ -73,6 +74,17 @@ def main():
     for module in program["preload"]:
         try:
             __import__(module)
+        except Exception:
+            pass
+    # the probes the cases name, taken now: what a notebook later does to their modules changes nothing
+    probes = {}
+    for dotted in program.get("probes", []):
+        module, _, qualname = dotted.partition(":")
+        try:
+            obj = __import__(module, fromlist=["_"])
+            for part in qualname.split("."):
+                obj = getattr(obj, part)
+            probes[dotted] = obj
         except Exception:
             pass
     if "tqdm" in sys.modules:
@@ -280,7 +292,7 @@ def main():
             try:
                 arm(seconds or call_limit)
                 active[0] = True
-                out = fn(*args, **kwargs) if probe is None else probe(fn, others, *args, **kwargs)
+                out = fn(*args, **kwargs) if probe is None else probes[probe](fn, others, *args, **kwargs)
                 active[0] = False
                 disarm()
                 blobs = []

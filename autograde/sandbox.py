@@ -255,7 +255,7 @@ def run(program, cases, limits=None, python=None, jail=None):
     `cases`: {name: [(args, kwargs, probe, uses, seconds)]}, as `case_tuple` makes them."""
     limits = limits or Limits()
     jail = jail or Jail()
-    program = dict(program, limits=limits.as_dict(), isolation=jail.mode)
+    program = dict(program, limits=limits.as_dict(), isolation=jail.mode, probes=probe_names(cases))
     if jail.mode == "landlock":
         program["landlock"] = _landlock_rules(python)
     outcome = Outcome()
@@ -315,7 +315,18 @@ def _landlock_rules(python):
 
 def case_tuple(case):
     """What the runner needs of a `cnnkit.checks.Case`: plain, picklable parts."""
-    return (case.args, case.kwargs, case.probe, tuple(case.uses), case.seconds)
+    return (case.args, case.kwargs, probe_name(case.probe), tuple(case.uses), case.seconds)
+
+
+def probe_name(probe):
+    """A probe by name ("module:function"): the runner looks it up among the probes it loaded before
+    any student code ran, so a notebook that replaces a probe in its module changes nothing."""
+    return None if probe is None else f"{probe.__module__}:{probe.__qualname__}"
+
+
+def probe_names(cases):
+    """Every probe the cases of a job name, for the runner to load first."""
+    return sorted({c[2] for cs in cases.values() for c in cs if c[2]})
 
 
 def _exit_reason(code):
