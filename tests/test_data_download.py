@@ -215,9 +215,9 @@ def test_offline_a_missing_data_set_is_no_data_and_nothing_is_downloaded(counted
     monkeypatch.setenv(variable, "1")
     root = tmp_path / "root"
     monkeypatch.setenv("CNNKIT_DATA", str(root))
-    for download in (True, False):
+    for allowed in (True, False):
         with pytest.raises(DataUnavailable) as info:
-            data.load_mnist("train", download=download, progress=False)
+            data.load_mnist("train", download=allowed, progress=False)
         message = str(info.value)
         assert isinstance(info.value, FileNotFoundError)
         assert message.startswith("no data:")
