@@ -16,13 +16,18 @@ The steps, in order:
    submissions a person should look at.
 """
 
+import contextlib
 import csv
 import hashlib
 import hmac
+import io
 import json
+import numbers
 import os
+import re
 import secrets
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -32,7 +37,7 @@ from tqdm.auto import tqdm
 
 from . import feedback, gradebook, grader, submissions
 from .build import COURSE, HERE, REPO, SOLUTIONS
-from .notebook import Release
+from .notebook import MAX_NOTEBOOK_BYTES, Release
 from .sandbox import Limits
 
 DEFAULT_ROOT = HERE
@@ -138,6 +143,7 @@ def plan(root, submitted, rels, limits, protected, regrade=False, only=None, not
     assignment = rels[0].assignment
     found = submissions.find(submitted, assignment, [r.notebook for r in rels])
     key = secret(root)
+    only = {submissions.display_id(s) for s in only} if only else None
     jobs, skipped = [], []
     for student, notebooks in found.items():
         if only and student not in only:
@@ -145,10 +151,12 @@ def plan(root, submitted, rels, limits, protected, regrade=False, only=None, not
         seed = grader.student_seed(key, assignment, student)
         for release in rels:
             path = notebooks[release.notebook]
-            data = path.read_bytes() if path else b""
+            data, problem = _read_submission(path) if path else (b"", "")
             job = {"student": student, "data": data, "release": release.to_dict(), "seed": seed,
                    "limits": limits, "protected": protected, "missing": path is None,
                    "release_digest": release_digest(release)}
+            if problem:
+                job["problem"] = f"the submitted {release.notebook}.ipynb could not be read ({problem})"
             old, state = load_verified(root, key, student, assignment, release.notebook)
             if state == "changed":
                 notify(f"record for {student} ({release.notebook}) was changed outside the grader; graded again")
@@ -161,47 +169,144 @@ def plan(root, submitted, rels, limits, protected, regrade=False, only=None, not
     return jobs, skipped
 
 
-def run_job(job):
-    """One job, in a worker: a missing notebook is a result too."""
-    if job["missing"]:
-        release = Release.from_dict(job["release"])
-        result = grader.result_template(job["student"], release, b"", job["seed"])
-        reason = f"no {release.notebook}.ipynb was submitted"
-        result.update(status="missing", reason=reason,
-                      functions=[grader._empty(n, p, reason) for n, p in release.graded])
-    else:
-        result = grader.grade_submission(job)
+def _read_submission(path):
+    """(bytes, problem) of a submitted file; a file larger than the grader reads is cut just past that
+    size (the grader then rejects it as too large) rather than read whole into memory."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(MAX_NOTEBOOK_BYTES + 1), ""
+    except OSError as e:
+        return b"", _why(e)
+
+
+def fault(job, status, reason):
+    """A result for `job` that the grader did not make: a missing or unreadable notebook, a worker that
+    died or timed out, a run that stopped before it."""
+    release = Release.from_dict(job["release"])
+    result = grader.result_template(job["student"], release, job["data"], job["seed"])
+    result.update(status=status, reason=reason, functions=[grader._empty(n, p, reason) for n, p in release.graded])
     result["release_digest"] = job["release_digest"]
     return result
 
 
+def run_job(job):
+    """One job, in a worker: a missing notebook is a result too. What it returns is bounded (`clean`)."""
+    if job["missing"]:
+        result = fault(job, "missing", f"no {job['release']['notebook']}.ipynb was submitted")
+    elif job.get("problem"):
+        result = fault(job, "invalid", job["problem"])
+    else:
+        result = grader.grade_submission(job)
+    result["release_digest"] = job["release_digest"]
+    return clean(result)
+
+
+# ----------------------------------------------------------------------------- safe text
+
+MAX_TEXT = 4000    # characters kept of any one string in a result (of the log: its end)
+MAX_ITEMS = 100    # items kept of any one list in a result (messages, notes, cell errors, ...)
+MAX_DEPTH = 12
+
+_UNSAFE = re.compile("[\ud800-\udfff\x00]")            # lone surrogates (and NUL): not storable text
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # what a terminal would obey rather than show
+
+
+def clean_text(text, limit=MAX_TEXT, tail=False):
+    """`text` that JSON, HTML, CSV, SQLite and a terminal all take: lone surrogates and NUL become
+    U+FFFD; past `limit` characters it is cut (keeping its end when `tail`)."""
+    if not isinstance(text, str):
+        text = str(text)
+    if limit is not None and len(text) > limit:
+        cut = len(text) - limit
+        text = (f"[{cut} characters not kept]\n" + text[-limit:]) if tail else \
+            (text[:limit] + f" [{cut} more characters not kept]")
+    return _UNSAFE.sub("\ufffd", text)
+
+
+def clean(value, depth=0, key=None):
+    """A result (or anything in one) as plain JSON data with every string made safe by `clean_text`,
+    and bounded: at most MAX_ITEMS items in a list or dict, MAX_TEXT characters in a string (the
+    log keeps its end). The one place where what a grading job returns is made fit to store."""
+    if value is None or isinstance(value, (bool, str)):
+        return clean_text(value, tail=key == "log") if isinstance(value, str) else value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if depth >= MAX_DEPTH:
+        return "[nested too deeply: not kept]"
+    if isinstance(value, dict):
+        return {clean_text(k, 200): clean(v, depth + 1, k) for k, v in list(value.items())[:MAX_ITEMS]}
+    if isinstance(value, (list, tuple)):
+        items = [clean(v, depth + 1) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS and all(isinstance(v, str) for v in items):
+            items.append(f"[{len(value) - MAX_ITEMS} more not kept]")
+        return items
+    return clean_text(repr(value))
+
+
+def checked(result, job):
+    """What came back for `job`, made safe (`clean`) and complete: it names the job's student and
+    notebook, whatever it says, and has every field the steps after it read."""
+    if not isinstance(result, dict):
+        return fault(job, "error", f"the grader returned {type(result).__name__}, not a result; "
+                                   f"please report it to the course staff")
+    result = clean(result)
+    template = fault(job, "error", "the grader's result was incomplete; please report it to the course staff")
+    for k, v in template.items():
+        if not isinstance(result.get(k), type(v)) and not (isinstance(v, float) and isinstance(result.get(k), int)):
+            if k in ("status", "functions", "score", "max_score"):
+                return template
+            result[k] = v
+    rel = job["release"]
+    result.update(student=job["student"], assignment=rel["assignment"], notebook=rel["notebook"])
+    return result
+
+
+def _why(e):
+    """An exception in a few words, safe to print."""
+    return clean_text(f"{type(e).__name__}: {e}", 300)
+
+
+def echo(text, out):
+    """Print `text` to `out` so that no character stops the run: controls are shown escaped, and what
+    the terminal's encoding cannot show is replaced."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", clean_text(text, None))
+    encoding = getattr(out, "encoding", None) or "utf-8"
+    try:
+        text = text.encode(encoding, "replace").decode(encoding, "replace")
+    except LookupError:
+        text = text.encode("ascii", "replace").decode("ascii")
+    print(text, file=out)
+
+
+
+
 # ----------------------------------------------------------------------------- 4. execute
 
-def execute(jobs, workers=None, scheduler=None):
-    """Yield results as they complete, from a process pool or a Dask cluster."""
+def execute(jobs, workers=None, scheduler=None, work=run_job):
+    """Yield (job, result) as each job completes, from a process pool or a Dask cluster. `work`: the
+    function that grades one job in a worker (module-level, so that a worker can import it)."""
     if not jobs:
         return
     if scheduler:
         from dask.distributed import Client, as_completed as dask_completed
         with Client(scheduler) as client:
-            futures = [client.submit(run_job, job, pure=False, key=f"grade-{job['student']}-{i}")
-                       for i, job in enumerate(jobs)]
+            token = secrets.token_hex(4)
+            futures = {client.submit(work, job, pure=False, key=f"grade-{token}-{i}"): job
+                       for i, job in enumerate(jobs)}
             try:
-                for future in dask_completed(futures):
-                    yield future.result()
+                for future in dask_completed(list(futures)):
+                    yield futures[future], future.result()
             finally:
-                client.cancel(futures)
+                client.cancel(list(futures))
         return
     workers = workers or os.cpu_count() or 1
-    if workers == 1:
-        for job in jobs:
-            yield run_job(job)
-        return
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_job, job) for job in jobs]
+        futures = {pool.submit(work, job): job for job in jobs}
         try:
             for future in as_completed(futures):
-                yield future.result()
+                yield futures[future], future.result()
         finally:
             for f in futures:
                 f.cancel()
@@ -210,11 +315,20 @@ def execute(jobs, workers=None, scheduler=None):
 # ----------------------------------------------------------------------------- 5. store
 
 def write_atomic(path, text):
+    """Write `text` at `path` through a fresh temporary file beside it, renamed over it: a reader never
+    sees half a file, and a file or link planted at a temporary name is never written through."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def signed(result, key):
@@ -225,18 +339,90 @@ def signed(result, key):
     return record
 
 
-def store(root, gb, result, data=None, release=None, key=None):
-    """`data` and `release`: the submitted bytes and the release, for the notebook the formgrader shows;
-    `key`: the course's grading secret, which signs the record (default: the root's)."""
+class Book:
+    """nbgrader's gradebook for one run, every write guarded. One that cannot be opened, or whose writes
+    keep failing (GIVE_UP in a row), is left alone for the rest of the run, loudly: grading goes on."""
+    GIVE_UP = 3
+
+    def __init__(self, url, rels, root, out=None):
+        self.url, self.out, self.gb, self.off, self.failures = url, out or sys.stdout, None, "", 0
+        try:
+            self.gb = gradebook.open_gradebook(url)
+            gradebook.ensure_assignment(self.gb, rels)
+        except Exception as e:  # a locked, damaged or unreachable database: nbgrader and SQLAlchemy raise many kinds
+            self._give_up(f"it could not be opened ({_why(e)})")
+        try:
+            gradebook.ensure_source(root, rels[0].assignment)
+        except Exception as e:
+            echo(f"nbgrader's source of {rels[0].assignment} could not be written in {root / 'source'} "
+                 f"({_why(e)}); the formgrader may not list the assignment", self.out)
+
+    def record(self, result):
+        """Write one result; raises when it was not written."""
+        if self.gb is None:
+            raise RuntimeError(f"the gradebook is not written in this run: {self.off}")
+        try:
+            gradebook.record(self.gb, result)
+        except Exception as e:
+            self.failures += 1
+            if self.failures >= self.GIVE_UP:
+                self._give_up(f"{self.failures} writes in a row failed, the last with {_why(e)}")
+            raise
+        self.failures = 0
+
+    def _give_up(self, why):
+        self.close()
+        self.off = why
+        lines = ["", f"GRADEBOOK NOT WRITTEN: {self.url}: {why}.",
+                 "Grading goes on without it: the CSV, the feedback pages and the records are written.",
+                 "Run the same command again once the gradebook can be written (no other program holding",
+                 "it locked, a readable database): it grades these notebooks again and records them there.", ""]
+        for out in {id(self.out): self.out, id(sys.stderr): sys.stderr}.values():
+            for line in lines:
+                echo(line, out)
+
+    def close(self):
+        if self.gb is not None:
+            with contextlib.suppress(Exception):
+                self.gb.close()
+        self.gb = None
+
+
+def store(root, gb, result, data=None, release=None, key=None, out=None):
+    """Write everything about one result; returns the record as written. Each step is guarded on its
+    own: one that fails (a folder planted where a file goes, a locked gradebook, a full disk) is noted
+    in the result and in the terminal, the others are still done, and the record says which steps
+    failed (`unsaved`), so that the next run grades the notebook again.
+
+    `gb`: a `Book` (or None: no gradebook); `data` and `release`: the submitted bytes and the release,
+    for the notebook the formgrader shows; `key`: the grading secret that signs the record."""
+    out = out or sys.stdout
+    root = Path(root)
     a, s, nb = result["assignment"], result["student"], result["notebook"]
-    write_atomic(Path(root) / "feedback" / s / a / f"{nb}.html", feedback.render(result))
+    unsaved = []
+
+    def step(what, write, quiet=False):
+        try:
+            write()
+        except Exception as e:  # anything at all: this student's files, never the class
+            unsaved.append(what)
+            line = f"{what} could not be written ({_why(e)}); the next run grades this notebook again"
+            result["notes"].append(line)
+            result["review"].append(line)
+            if not quiet:
+                echo(f"{s} ({nb}): {line}", out)
+
+    step("the feedback page", lambda: write_atomic(root / "feedback" / s / a / f"{nb}.html", feedback.render(result)))
     if release is not None:
-        write_atomic(Path(root) / "autograded" / s / a / f"{nb}.ipynb",
-                     gradebook.formgrader_notebook(data or b"", release))
-    gradebook.record(gb, result)
-    # the record last: a result on disk means everything about it was written
+        step("the notebook the formgrader shows", lambda: write_atomic(
+            root / "autograded" / s / a / f"{nb}.ipynb", gradebook.formgrader_notebook(data or b"", release)))
+    if gb is not None:
+        step("its grades in the gradebook", lambda: gb.record(result), quiet=gb.gb is None)   # said once, loudly
+    if unsaved:
+        result["unsaved"] = unsaved
+    # the record last: a record without `unsaved` means everything about it was written
     record = signed(result, key or secret(root))
-    write_atomic(result_path(root, s, a, nb), json.dumps(record, indent=1) + "\n")
+    step("its record", lambda: write_atomic(result_path(root, s, a, nb), json.dumps(record, indent=1) + "\n"))
     return record
 
 
@@ -256,21 +442,34 @@ def standing(rs):
     return scores, sum(r["score"] for r in rs), status
 
 
-def write_csv(path, assignment, rels, results):
+def csv_text(assignment, rels, results):
     names = [n for rel in rels for n, _ in rel.graded]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     max_score = sum(rel.max_score for rel in rels)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["student_id", "assignment", "score", "max_score", "status", *names, "reason", "review"])
-        for student, rs in sorted(results.items()):
-            scores, total, status = standing(rs)
-            w.writerow([student, assignment, f"{total:g}", f"{max_score:g}", status,
-                        *[f"{scores.get(n, 0):g}" for n in names],
-                        " | ".join(r["reason"] for r in rs if r["reason"]),
-                        " | ".join(x for r in rs for x in r["review"])])
-    return path
+    f = io.StringIO(newline="")
+    w = csv.writer(f)
+    w.writerow(["student_id", "assignment", "score", "max_score", "status", *names, "reason", "review"])
+    for student, rs in sorted(results.items()):
+        scores, total, status = standing(rs)
+        w.writerow([clean_text(x, None) for x in
+                    [student, assignment, f"{total:g}", f"{max_score:g}", status,
+                     *[f"{scores.get(n, 0):g}" for n in names],
+                     " | ".join(r["reason"] for r in rs if r["reason"]),
+                     " | ".join(x for r in rs for x in r["review"])]])
+    return f.getvalue()
+
+
+def write_csv(path, assignment, rels, results):
+    """The class's grades at `path`; when that cannot be written (a folder planted there, say), beside it
+    with the time in its name. Returns the path written."""
+    text = csv_text(assignment, rels, results)
+    path = Path(path)
+    try:
+        write_atomic(path, text)
+        return path
+    except OSError:
+        other = path.with_name(f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+        write_atomic(other, text)
+        return other
 
 
 def summary(assignment, rels, results, out=None):
@@ -281,20 +480,20 @@ def summary(assignment, rels, results, out=None):
     cols = [max(len(n), 5) for n in names]
     head = f"{'student':<{width}}  " + "  ".join(f"{n:>{c}}" for n, c in zip(names, cols)) + \
            f"  {'score':>11}  status"
-    print(f"\n{assignment}: {len(results)} submission(s)", file=out)
-    print(head, file=out)
-    print("-" * len(head), file=out)
+    echo(f"\n{assignment}: {len(results)} submission(s)", out)
+    echo(head, out)
+    echo("-" * len(head), out)
     for student, rs in sorted(results.items()):
         scores, total, status = standing(rs)
-        print(f"{student:<{width}}  " + "  ".join(f"{scores.get(n, 0):>{c}g}" for n, c in zip(names, cols))
-              + f"  {f'{total:g} / {max_score:g}':>11}  {status}", file=out)
+        echo(f"{student:<{width}}  " + "  ".join(f"{scores.get(n, 0):>{c}g}" for n, c in zip(names, cols))
+             + f"  {f'{total:g} / {max_score:g}':>11}  {status}", out)
     review = [(s, r) for s, rs in sorted(results.items()) for r in rs if r["review"] or r["status"] != "graded"]
     if review:
-        print("\nFor a person to look at:", file=out)
+        echo("\nFor a person to look at:", out)
         for s, r in review:
             first = r["reason"] or r["review"][0]
             more = len(r["review"]) - (0 if r["reason"] else 1)
-            print(f"  {s}: {first[:150]}" + (f" (+{more} more in the CSV)" if more > 0 else ""), file=out)
+            echo(f"  {s}: {first[:150]}" + (f" (+{more} more in the CSV)" if more > 0 else ""), out)
 
 
 # ----------------------------------------------------------------------------- the command
@@ -303,13 +502,20 @@ def protected_paths(root, submitted, db_url):
     """What a student's process may not read: the instructor's files, other submissions, the grades."""
     paths = [Path(root), Path(submitted), SOLUTIONS, HERE / "source"]
     if db_url.startswith("sqlite:///"):
-        paths.append(Path(db_url[len("sqlite:///"):]))
+        paths.append(Path(db_url[len("sqlite:///"):].split("?")[0]))
     return [str(p.resolve()) for p in paths]
 
 
+NOT_GRADED = "not graded: the run stopped before this notebook was graded; run the same command again to grade it"
+
+
 def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None, workers=None,
-          scheduler=None, regrade=False, only=None, limits=None, course=COURSE, progress=True, out=None):
-    """Grade `assignment` for every student under `submitted`; returns {student: [results]}."""
+          scheduler=None, regrade=False, only=None, limits=None, course=COURSE, progress=True, out=None,
+          work=run_job):
+    """Grade `assignment` for every student under `submitted`; returns {student: [results]}.
+
+    Whatever happens to one submission, or to one of its files, the class is graded and the CSV is
+    written: at the end of the run, and also when it stops early (an interruption, an error)."""
     out = out or sys.stdout
     root = Path(root).resolve()
     submitted = Path(submitted).resolve() if submitted else root / "submitted"
@@ -317,62 +523,72 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
     rels = releases(assignment, course)
     for source in imports:
         written, problems = submissions.import_submissions(source, submitted, assignment, [r.notebook for r in rels])
-        print(f"imported {sum(len(v) for v in written.values())} notebook(s) of {len(written)} student(s) "
-              f"from {source} into {submitted}", file=out)
+        echo(f"imported {sum(len(v) for v in written.values())} notebook(s) of {len(written)} student(s) "
+             f"from {source} into {submitted}", out)
         for p in problems:
-            print(f"  not imported: {p}", file=out)
+            echo(f"  not imported: {p}", out)
     if not isinstance(limits, Limits):   # overrides of the assignment's own limits
         limits = grader.limits_for(rels[0].number, **(limits or {}))
     limits = limits.__dict__
     jobs, skipped = plan(root, submitted, rels, limits, protected_paths(root, submitted, db_url), regrade, only,
-                         notify=lambda line: print(line, file=out))
+                         notify=lambda line: echo(line, out))
     students = sorted({j["student"] for j in jobs} | {r["student"] for r in skipped})
     if not students:
-        print(f"no submissions of {assignment} in {submitted} "
-              f"(expected {submitted}/<student>/{assignment}/{rels[0].notebook}.ipynb)", file=out)
+        echo(f"no submissions of {assignment} in {submitted} "
+             f"(expected {submitted}/<student>/{assignment}/{rels[0].notebook}.ipynb)", out)
         return {}
     if skipped:
-        print(f"{len(skipped)} notebook(s) already graded and unchanged: skipped (--regrade grades them again)",
-              file=out)
+        echo(f"{len(skipped)} notebook(s) already graded and unchanged: skipped (--regrade grades them again)", out)
     key = secret(root)
-    gb = gradebook.open_gradebook(db_url)
-    interrupted = False
+    done = {(r["student"], r["notebook"]): r for r in skipped}
+    by_name = {r.notebook: r for r in rels}
+    interrupted, elapsed = False, 0.0
+    book = Book(db_url, rels, root, out)
     try:
-        gradebook.ensure_assignment(gb, rels)
-        gradebook.ensure_source(root, assignment)
         for r in skipped:   # a gradebook made afresh (or another database) still gets every grade
-            gradebook.record(gb, r)
+            if book.gb is not None:
+                try:
+                    book.record(r)
+                except Exception as e:
+                    echo(f"{r['student']} ({r['notebook']}): not recorded in the gradebook ({_why(e)})", out)
         bar = tqdm(total=len(jobs), desc=f"grading {assignment}", unit="notebook", disable=not progress,
                    file=sys.stderr)
         t0 = time.monotonic()
         try:
-            sent = {(j["student"], j["release"]["notebook"]): j["data"] for j in jobs}
-            by_name = {r.notebook: r for r in rels}
-            for result in execute(jobs, workers, scheduler):
-                store(root, gb, result, sent.get((result["student"], result["notebook"])),
-                      by_name[result["notebook"]], key=key)
-                bar.set_postfix_str(f"{result['student']}: {result['score']:g}/{result['max_score']:g}")
+            for job, result in execute(jobs, workers, scheduler, work):
+                result = checked(result, job)
+                done[(result["student"], result["notebook"])] = result   # in the CSV even if storing is cut short
+                result = store(root, book, result, job["data"], by_name[result["notebook"]], key=key, out=out)
+                done[(result["student"], result["notebook"])] = result
+                bar.set_postfix_str(clean_text(f"{result['student']}: {result['score']:g}/{result['max_score']:g}",
+                                               80).encode("ascii", "replace").decode())
                 bar.update(1)
         except KeyboardInterrupt:
             interrupted = True
         finally:
             bar.close()
-        elapsed = time.monotonic() - t0
+            elapsed = time.monotonic() - t0
     finally:
-        gb.close()
-    results = class_results(root, assignment, rels, students, key)
-    csv_path = write_csv(root / "grades" / f"{assignment}.csv", assignment, rels, results)
-    summary(assignment, rels, results, out)
-    if jobs:
-        print(f"\ngraded {len(jobs)} notebook(s) in {elapsed:.1f} s", file=out)
-    print(f"grades: {csv_path}\nfeedback: {root / 'feedback'}/<student>/{assignment}/\n"
-          f"gradebook: {db_url}", file=out)
+        book.close()
+        results = {s: [] for s in students}
+        for job in jobs:
+            if (job["student"], job["release"]["notebook"]) not in done:
+                done[(job["student"], job["release"]["notebook"])] = fault(job, "pending", NOT_GRADED)
+        for rel in rels:
+            for s in students:
+                if (s, rel.notebook) in done:
+                    results[s].append(done[(s, rel.notebook)])
+        csv_path = write_csv(root / "grades" / f"{assignment}.csv", assignment, rels, results)
+        summary(assignment, rels, results, out)
+        if jobs:
+            echo(f"\ngraded {sum(1 for j in jobs if done[(j['student'], j['release']['notebook'])]['status'] != 'pending')}"
+                 f" notebook(s) in {elapsed:.1f} s", out)
+        echo(f"grades: {csv_path}\nfeedback: {root / 'feedback'}/<student>/{assignment}/\ngradebook: {db_url}"
+             + ("" if book.off == "" else " (not written in this run)"), out)
     if interrupted:
-        print("interrupted: everything graded so far is recorded; run the same command to finish", file=out)
+        echo("interrupted: everything graded so far is recorded; run the same command to finish", out)
         raise KeyboardInterrupt
     return results
-
-
 def add_arguments(p):
     p.add_argument("assignment", help="the assignment folder, e.g. 01-convolution")
     p.add_argument("--root", type=Path, default=DEFAULT_ROOT,

@@ -15,6 +15,7 @@ import contextlib
 import copy
 import json
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -84,8 +85,20 @@ def ensure_assignment(gb, releases):
 
 
 def record(gb, result, timestamp=None):
-    """Write one student's result for one notebook: a grade per graded test cell, a comment per
-    solution cell with what the grader found."""
+    """Write one student's result for one notebook, in one transaction: a grade per graded test cell,
+    a comment per solution cell with what the grader found. On a failure nothing of it is kept and the
+    gradebook can take the next result."""
+    try:
+        _record(gb, result, timestamp)
+    except BaseException:
+        try:
+            gb.db.rollback()
+        except Exception:  # the connection itself may be what failed
+            pass
+        raise
+
+
+def _record(gb, result, timestamp):
     assignment, student, nb = result["assignment"], result["student"], result["notebook"]
     try:
         gb.find_student(student)
@@ -160,4 +173,5 @@ def formgrader_notebook(data, release):
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": dict(build.KERNELSPEC),
                                             "language_info": dict(build.LANGUAGE_INFO)})
     nb["cells"] = out
-    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    # a student's cell may hold a lone surrogate ("\\udcff" in its JSON), which no UTF-8 file can
+    return re.sub("[\ud800-\udfff]", "\ufffd", json.dumps(nb, indent=1, ensure_ascii=False)) + "\n"

@@ -13,7 +13,9 @@ When an assignment has one notebook, whatever .ipynb a student handed in is take
 notebook; otherwise notebooks are matched by name.
 """
 
+import hashlib
 import io
+import os
 import re
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -28,8 +30,19 @@ def student_id(name):
     return sid
 
 
+def display_id(name):
+    """A student folder's name as an id that any text can hold. A name the file system could not
+    decode (its bytes are not UTF-8: Python shows them as lone surrogates) gets U+FFFD for those
+    characters and a short hash of its bytes, so that two such folders never share an id."""
+    safe = re.sub("[\ud800-\udfff]", "\ufffd", name)
+    if safe == name:
+        return name
+    return f"{safe}~{hashlib.sha256(os.fsencode(name)).hexdigest()[:8]}"
+
+
 def find(submitted, assignment, notebooks):
-    """{student: {notebook: path or None}} for every student folder holding the assignment."""
+    """{student: {notebook: path or None}} for every student folder holding the assignment; a student
+    is named by `display_id` of the folder's name."""
     out = {}
     root = Path(submitted)
     if not root.is_dir():
@@ -37,8 +50,8 @@ def find(submitted, assignment, notebooks):
     for student_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         folder = student_dir / assignment
         if folder.is_dir():
-            out[student_dir.name] = {nb: (folder / f"{nb}.ipynb" if (folder / f"{nb}.ipynb").is_file() else None)
-                                     for nb in notebooks}
+            out[display_id(student_dir.name)] = {
+                nb: (folder / f"{nb}.ipynb" if (folder / f"{nb}.ipynb").is_file() else None) for nb in notebooks}
     return out
 
 

@@ -18,7 +18,7 @@ from autograde import examples, grade, gradebook, grader, notebook, sandbox
 REPO = grade.REPO
 A01 = "01-convolution"
 RELEASE = notebook.Release.load(REPO / "course" / A01 / "convolution.ipynb")
-FAST = {"cell_seconds": 3, "call_seconds": 2, "notebook_seconds": 60}
+FAST = {"cell_seconds": 10, "call_seconds": 5, "notebook_seconds": 60}   # generous: the machine may be busy
 
 
 def solved(sources=None):
@@ -136,3 +136,116 @@ def test_a_failure_of_the_grader_is_graded_again(tmp_path, capsys):
     again, out = run(root, capsys)
     assert "already graded" not in out.out and "the grader failed on it last time; graded again" in out.out
     assert again["ada"][0]["status"] == "graded" and again["ada"][0]["score"] == 12
+
+
+# ----------------------------------------------------------------------------- 2. one student never stops the class
+
+def test_a_folder_planted_at_a_feedback_page_costs_only_that_page(tmp_path, capsys):
+    root = tmp_path / "course"
+    make_class(root, {"ada": solved(), "linus": solved(LINUS)})
+    (root / "feedback" / "linus" / A01 / "convolution.html").mkdir(parents=True)
+    results, out = run(root, capsys)
+    assert "linus (convolution): the feedback page could not be written (IsADirectoryError" in out.out
+    rows = csv_rows(root)
+    assert rows["ada"]["score"] == "12" and 0 < float(rows["linus"]["score"]) < 12
+    assert "the feedback page could not be written" in rows["linus"]["review"]
+    scores = gradebook_scores(root)
+    assert scores["ada"] == 12 and scores["linus"] == pytest.approx(float(rows["linus"]["score"]))
+    assert (root / "autograded" / "linus" / A01 / "convolution.ipynb").is_file()
+    record = json.loads(record_path(root, "linus").read_text())
+    assert record["unsaved"] == ["the feedback page"] and grade.verified(record, grade.secret(root))
+
+    # the next run grades linus again (his page is still missing), not ada
+    shutil.rmtree(root / "feedback" / "linus")
+    again, out = run(root, capsys)
+    assert "1 notebook(s) already graded and unchanged: skipped" in out.out
+    assert (root / "feedback" / "linus" / A01 / "convolution.html").is_file()
+    assert "unsaved" not in json.loads(record_path(root, "linus").read_text())
+
+
+def test_a_locked_gradebook_does_not_stop_the_run(tmp_path, capsys):
+    root = tmp_path / "course"
+    make_class(root, {"ada": solved(), "linus": solved(LINUS)})
+    gradebook.open_gradebook(f"sqlite:///{root / 'gradebook.db'}").close()
+    holder = sqlite3.connect(root / "gradebook.db", isolation_level=None)
+    holder.execute("begin exclusive")      # someone else holds the gradebook
+    try:
+        results, out = run(root, capsys)
+    finally:
+        holder.execute("rollback")
+        holder.close()
+    assert "GRADEBOOK NOT WRITTEN" in out.out and "GRADEBOOK NOT WRITTEN" in out.err
+    rows = csv_rows(root)
+    assert rows["ada"]["score"] == "12" and 0 < float(rows["linus"]["score"]) < 12
+    assert gradebook_scores(root) == {}
+    # once it is free, the same command records everyone there
+    again, out = run(root, capsys)
+    assert "GRADEBOOK NOT WRITTEN" not in out.out
+    assert again["linus"][0]["score"] == float(rows["linus"]["score"]), again["linus"]
+    assert gradebook_scores(root) == {"ada": 12, "linus": pytest.approx(float(rows["linus"]["score"]))}
+
+
+def test_a_damaged_gradebook_does_not_stop_the_run(tmp_path, capsys):
+    root = tmp_path / "course"
+    make_class(root, {"ada": solved()})
+    (root / "gradebook.db").write_bytes(b"this is not a database" * 100)
+    results, out = run(root, capsys)
+    assert "GRADEBOOK NOT WRITTEN" in out.out and csv_rows(root)["ada"]["score"] == "12"
+
+
+def test_lone_surrogates_in_errors_markdown_and_student_ids_are_stored_safely(tmp_path, capsys):
+    root = tmp_path / "course"
+    nb = examples.fill(examples.release_notebook(), examples.solution_sources(),
+                       after={"conv2d": 'raise ValueError("a bad byte: \\udcff")'})
+    nb["cells"].append({"cell_type": "markdown", "id": "own-\udcfe", "metadata": {}, "source": "caf\udcff \x00 \x1b[2J"})
+    eve = json.dumps(nb).encode()      # ASCII: the surrogates are JSON escapes
+    make_class(root, {"ada": solved(), "eve": eve})
+    odd = os.fsencode(root / "submitted") + b"/caf\xff"     # a folder name that is not UTF-8
+    os.makedirs(odd + b"/" + A01.encode())
+    with open(odd + b"/" + A01.encode() + b"/convolution.ipynb", "wb") as f:
+        f.write(solved())
+    results, out = run(root, capsys, workers=3)
+    odd_id = next(s for s in results if s.startswith("caf"))
+    assert "\ufffd" in odd_id and not any("\udcff" in s for s in results)
+    assert results["eve"][0]["score"] == 12 and results[odd_id][0]["score"] == 12
+    assert any("\ufffd" in e["error"] for e in results["eve"][0]["cell_errors"])
+    rows = csv_rows(root)
+    assert rows["ada"]["score"] == rows["eve"]["score"] == rows[odd_id]["score"] == "12"
+    assert gradebook_scores(root) == {"ada": 12, "eve": 12, odd_id: 12}
+    page = (root / "feedback" / "eve" / A01 / "convolution.html").read_text(encoding="utf-8")
+    assert "a bad byte: \ufffd" in page
+    shown = (root / "autograded" / "eve" / A01 / "convolution.ipynb").read_text(encoding="utf-8")
+    assert "caf\ufffd" in shown
+    assert (root / "feedback" / odd_id / A01 / "convolution.html").is_file()
+    assert "\x1b" not in out.out
+
+
+def test_what_is_kept_of_a_result_is_bounded_and_safe():
+    big = {"student": "s\udcff", "notes": ["n\udcff" * 10] * 10_000, "log": "x" * 100_000 + "end",
+           "functions": [{"name": "f", "messages": ["m" * 50_000], "score": 1}], "nested": [[[[[[[[[[[[[[1]]]]]]]]]]]]]]}
+    kept = grade.clean(big)
+    assert kept["student"] == "s\ufffd"
+    assert len(kept["notes"]) == grade.MAX_ITEMS + 1 and "more not kept" in kept["notes"][-1]
+    assert len(kept["log"]) < grade.MAX_TEXT + 100 and kept["log"].endswith("end")
+    assert len(kept["functions"][0]["messages"][0]) < grade.MAX_TEXT + 100
+    text = json.dumps(kept, ensure_ascii=False)
+    text.encode("utf-8")
+    assert len(text) < 1_000_000
+
+
+def test_an_interrupted_run_still_writes_its_csv(tmp_path, capsys, monkeypatch):
+    root = tmp_path / "course"
+    make_class(root, {"ada": solved(), "linus": solved(LINUS)})
+    real = grade.store
+
+    def interrupted(*a, **k):
+        real(*a, **k)
+        raise KeyboardInterrupt        # Ctrl-C after the first result is stored
+
+    monkeypatch.setattr(grade, "store", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(root)
+    rows = csv_rows(root)
+    assert sorted(rows) == ["ada", "linus"]
+    assert sorted(r["status"] for r in rows.values())[1] == "pending"
+    assert any(r["status"] != "pending" and float(r["score"]) > 0 for r in rows.values())
