@@ -55,14 +55,20 @@ RUNTIME = {
 # what the kernel sandbox hides from the student's process (hidden.py): whole packages replaced by
 # stubs, and single functions poisoned in their module's own file
 HIDE = {
-    "default": {"stub": ["cnnkit.reference", "cnnkit.torch", "scipy.signal", "scipy.ndimage", "torch", "cv2",
-                         "skimage", "astropy", "tensorflow", "jax", "keras"],
+    # everything of cnnkit's that computes an answer (the checks carry reference answers of their own,
+    # cnnkit._args the output-size formula) but the inputs the cases hand over; the data loaders and
+    # the figure helpers stay
+    "default": {"keep": {"cnnkit.checks": ["inputs"]},
+                "stub": ["cnnkit.reference", "cnnkit.torch", "cnnkit.checks", "cnnkit._args", "cnnkit.architectures",
+                         "cnnkit.benchmark", "scipy.signal", "scipy.ndimage", "torch", "cv2", "skimage", "astropy",
+                         "tensorflow", "jax", "keras"],
                 "poison": {"numpy._core.numeric": ["convolve", "correlate"],
                            "numpy.core.numeric": ["convolve", "correlate"],
                            "scipy.linalg._special_matrices": ["toeplitz", "circulant", "hankel",
                                                               "convolution_matrix"]}},
     # assignment 06 builds networks from PyTorch's layers: only the course's own models are hidden
-    "06": {"stub": ["cnnkit.reference", "cnnkit.torch"]},
+    # (the checks stay: their probes run the student's classes in the sandbox)
+    "06": {"stub": ["cnnkit.reference", "cnnkit.torch", "cnnkit._args", "cnnkit.architectures", "cnnkit.benchmark"]},
 }
 # the data sets the sandbox shows (glob patterns under the data root; None: all of it). In 06 the
 # grader measures trained networks on the test split itself, so the student's process never has it

@@ -3,8 +3,8 @@
 The kernel sandbox (`isolation.py`) shows the student's process a read-only copy of the Python
 environment. Over that copy it mounts, for each forbidden implementation:
 
-* a *stub package* in place of a whole package (`cnnkit.reference`, `scipy.signal`, `torch` outside
-  assignment 06, ...): importing it, or any module under it, works, so an honest notebook that
+* a *stub package* in place of a whole package or module (`cnnkit.reference`, `cnnkit.checks`,
+  `scipy.signal`, `torch` outside assignment 06, ...): importing it, or any module under it, works, so an honest notebook that
   imports what it never calls in a graded function runs as before; every name in it is an object
   that raises `RuntimeError` ("... is not available while grading") when it is called or used;
 * a *poisoned module* in place of one file (`numpy/_core/numeric.py`, `scipy/linalg/_special_matrices.py`):
@@ -67,11 +67,14 @@ def _module_getattr(module_name):
     return __getattr__
 
 
+_KEEP = {keep!r}     # modules of the package that are real (inputs of the cases, the probes)
+
+
 class _Stubs(_abc.MetaPathFinder, _abc.Loader):
     """Every module under the hidden package is a stub too, so `import {name}.x.y` works."""
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname.startswith({name!r} + "."):
+        if fullname.startswith({name!r} + ".") and fullname not in _KEEP:
             return _machinery.ModuleSpec(fullname, self, is_package=True)
         return None
 
@@ -83,7 +86,7 @@ class _Stubs(_abc.MetaPathFinder, _abc.Loader):
         module.__getattr__ = _module_getattr(module.__name__)
 
 
-__path__ = []
+__path__ = {path!r}
 __getattr__ = _module_getattr(__name__)
 _sys.meta_path.insert(0, _Stubs())
 '''
@@ -147,12 +150,15 @@ def locate(module):
     return None
 
 
-def stub_package(name):
-    """A folder holding a stub `__init__.py` for the package `name`."""
-    key = ("stub", name)
+def stub_package(name, keep=(), real=None):
+    """A folder holding a stub `__init__.py` for the package `name`; the modules `keep` of it stay
+    real, found in its folder `real`."""
+    key = ("stub", name, tuple(keep))
     if key not in _made:
-        folder = _folder() / ("stub-" + name)
-        _write(folder / "__init__.py", STUB.format(name=name, message=MESSAGE))
+        folder = _folder() / ("stub-" + name + "".join("+" + k for k in keep))
+        kept = sorted(f"{name}.{k}" for k in keep)
+        path = [str(real)] if keep else []
+        _write(folder / "__init__.py", STUB.format(name=name, message=MESSAGE, keep=kept, path=path))
         _made[key] = folder
     return _made[key]
 
@@ -167,6 +173,21 @@ def poisoned_module(module, names, source):
         _write(path, text + POISON.format(message=MESSAGE, assignments=lines))
         _made[key] = path
     return _made[key]
+
+
+def _stub_keeping(package, folder, keep):
+    """A stub in place of the package's `__init__.py` that lets the modules `keep` through, and every
+    other module file of the package (and its cached bytecode) emptied, so that none can be read."""
+    mounts = [(stub_package(package, keep, folder) / "__init__.py", folder / "__init__.py")]
+    kept = {f"{k}.py" for k in keep}
+    for path in sorted(folder.rglob("*.py")):
+        if path.name != "__init__.py" or path.parent != folder:
+            if not (path.parent == folder and path.name in kept):
+                mounts.append((_empty(), path))
+    for pyc in sorted(folder.rglob("__pycache__/*.pyc")):
+        if not (pyc.parent.parent == folder and pyc.name.split(".")[0] + ".py" in kept):
+            mounts.append((_empty(), pyc))
+    return mounts
 
 
 def cached_bytecode(source):
@@ -190,9 +211,14 @@ def _plan(rules):
         if found is None:
             continue
         where, is_package = found
-        if not is_package:
-            continue
-        mounts.append((stub_package(package), where))
+        keep = rules.get("keep", {}).get(package, ())
+        if is_package and keep:
+            mounts.extend(_stub_keeping(package, where, keep))
+        elif is_package:
+            mounts.append((stub_package(package), where))
+        else:       # a single module file: the stub in its place, its cached bytecode hidden
+            mounts.append((stub_package(package) / "__init__.py", where))
+            mounts.extend((_empty(), pyc) for pyc in cached_bytecode(where))
     for module, names in rules.get("poison", {}).items():
         found = locate(module)
         if found is None or found[1]:
