@@ -34,6 +34,11 @@ import sys
 import time
 
 
+# what the runner sends back at most (the grader refuses a little more than this as a forgery)
+MAX_OUTPUT = 32 << 20
+MAX_OUTPUTS = 192 << 20
+
+
 class Interrupt(BaseException):
     """A time limit ran out. BaseException so that `except Exception` in student code lets it through."""
 
@@ -269,6 +274,7 @@ def main():
 
     cases = pickle.load(stdin)
     call_limit = float(limits["call_seconds"])
+    sent = [0]
     for name, fn_cases in cases.items():
         fn = user_ns.get(name)
         timed_out = False
@@ -306,6 +312,14 @@ def main():
                 timed_out = isinstance(e, Interrupt)
                 header.update(ok=False, error=_describe(e, limit_name=name))
             header["seconds"] = round(monotonic() - t0, 4)
+            size = sum(len(b) for b in blobs)
+            if size > MAX_OUTPUT or sent[0] + size > MAX_OUTPUTS:
+                # the grader takes only so much from one job; a huge answer is this case's failure
+                blobs = []
+                header = {"type": "result", "name": name, "case": i, "ok": False, "seconds": header["seconds"],
+                          "error": f"MemoryError: {name} returned {size / 2**20:.0f} MiB, more than the grader "
+                                   f"takes ({MAX_OUTPUT >> 20} MiB for one answer, {MAX_OUTPUTS >> 20} MiB in all)"}
+            sent[0] += size
             if hits:
                 header["forbidden"] = hits[:1]   # the outermost forbidden call
             send(header, blobs)
