@@ -21,16 +21,21 @@ import csv
 import hashlib
 import hmac
 import io
+import itertools
 import json
 import numbers
 import os
 import re
 import secrets
+import shutil
+import signal
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
+from multiprocessing.connection import wait as mp_wait
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -284,32 +289,244 @@ def echo(text, out):
 
 # ----------------------------------------------------------------------------- 4. execute
 
+POLL_SECONDS = 0.5       # how often the pool's jobs are looked at (deadlines, dead workers)
+DEADLINE_MARGIN = 120.0  # a job may run its notebook's time limit plus this (or a quarter more) in all
+STOP_GRACE = 10.0        # how long a worker that is told to stop may take before it is killed
+WORKER_DIED = "the grading worker died while grading this notebook"
+
+
+def deadline(job):
+    """Seconds a job may take in all before it is recorded as timed out: generous, since the sandbox
+    keeps the notebook to its own limit; only a grader (or worker) that hangs reaches it."""
+    seconds = float((job.get("limits") or {}).get("notebook_seconds") or Limits().notebook_seconds)
+    return seconds + max(DEADLINE_MARGIN, 0.25 * seconds)
+
+
+def timed_out(job):
+    return fault(job, "error", f"timed out: grading did not finish within {deadline(job):g} s (the notebook's "
+                               f"limit and a margin) and was stopped; the next run grades it again")
+
+
 def execute(jobs, workers=None, scheduler=None, work=run_job):
-    """Yield (job, result) as each job completes, from a process pool or a Dask cluster. `work`: the
-    function that grades one job in a worker (module-level, so that a worker can import it)."""
+    """Yield (job, result) as each job completes, from a process pool or a Dask cluster; every job
+    gets a result. `work`: the function that grades one job in a worker (module-level, so that a
+    worker can import it)."""
     if not jobs:
         return
     if scheduler:
-        from dask.distributed import Client, as_completed as dask_completed
-        with Client(scheduler) as client:
-            token = secrets.token_hex(4)
-            futures = {client.submit(work, job, pure=False, key=f"grade-{token}-{i}"): job
-                       for i, job in enumerate(jobs)}
-            try:
-                for future in dask_completed(list(futures)):
-                    yield futures[future], future.result()
-            finally:
-                client.cancel(list(futures))
-        return
-    workers = workers or os.cpu_count() or 1
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(work, job): job for job in jobs}
+        yield from _on_dask(jobs, scheduler, work)
+    else:
+        yield from _in_pool(jobs, workers or os.cpu_count() or 1, work)
+
+
+# the worker's side: each job leaves a mark (its pid) in the pool's folder when it starts, and a worker
+# told to stop leaves one for its pid, so that when the pool breaks the job whose worker died is known
+
+_BUSY = [False]
+
+
+class _Stop(BaseException):
+    """Raised in a worker by SIGTERM while it grades: the sandbox's cleanup runs, then the worker exits."""
+
+
+def _mark_stopped(marks):
+    with contextlib.suppress(OSError):
+        Path(marks, f"stopped-{os.getpid()}").touch()
+
+
+def _on_sigterm(signum, frame):
+    if _BUSY[0]:
+        raise _Stop()
+    _mark_stopped(_MARKS[0])
+    os._exit(143)
+
+
+_MARKS = [None]
+
+
+def _worker_start(marks):
+    _MARKS[0] = marks
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _pooled(work, marks, index, job):
+    try:
+        Path(marks, f"job-{index}").write_text(str(os.getpid()))
+        _BUSY[0] = True
         try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            return work(job)
         finally:
-            for f in futures:
-                f.cancel()
+            _BUSY[0] = False
+    except _Stop:
+        _mark_stopped(marks)
+        os._exit(143)
+
+
+# the grading command's side
+
+def _in_pool(jobs, workers, work):
+    todo = dict(enumerate(jobs))          # index -> job, until it has a result
+    fruitless = 0                         # pools in a row that broke before any job was done
+    base = Path(tempfile.mkdtemp(prefix="autograde-pool-"))
+    try:
+        for attempt in itertools.count():
+            if not todo:
+                return
+            marks = base / str(attempt)
+            marks.mkdir()
+            before = len(todo)
+            yield from _one_pool(todo, workers, work, marks)
+            if not todo:
+                return
+            fruitless = 0 if len(todo) < before else fruitless + 1
+            if fruitless >= 3:
+                for i in list(todo):
+                    yield todo.pop(i), fault(jobs[i], "error", "the grading pool kept failing before it "
+                                                               "graded anything; the next run grades it again")
+                return
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _one_pool(todo, workers, work, marks):
+    """Run the jobs of `todo` in one pool until they are all done or the pool breaks; yields results
+    and removes their jobs from `todo`. A broken pool's running job whose worker died is that
+    student's result; the others stay in `todo` for the next pool."""
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn"),
+                               initializer=_worker_start, initargs=(str(marks),))
+    processes = {}
+    futures = {}
+    broken = False
+    try:
+        try:
+            for i, job in todo.items():
+                futures[pool.submit(_pooled, work, str(marks), i, job)] = i
+        except BrokenProcessPool:
+            broken = True
+        processes = dict(getattr(pool, "_processes", None) or {})   # pid -> its multiprocessing.Process
+        pending = set(futures)
+        while pending:     # a pool that breaks fails all its futures at once
+            done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                i = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    continue
+                except CancelledError:
+                    continue
+                except Exception as e:  # the work raised, or its result could not be sent back
+                    result = fault(todo[i], "error", f"the grader failed on this submission ({_why(e)}); "
+                                                     f"please report it to the course staff")
+                if i in todo:
+                    yield todo.pop(i), result
+            for i, pid, started in ([] if broken else _running(marks, todo)):
+                if time.time() - started > deadline(todo[i]):
+                    job = todo.pop(i)
+                    _stop(processes, marks, pid)     # the pool breaks; the others go to the next one
+                    yield job, timed_out(job)
+        if broken:
+            yield from _dead_workers(todo, processes, marks)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for i, pid, _ in _running(marks, todo):
+            _stop(processes, marks, pid)
+        _reap(processes, marks)
+
+
+def _running(marks, todo):
+    """[(index, pid, start time)] of the jobs of `todo` that a worker of this pool has started."""
+    found = []
+    for i in list(todo):
+        path = marks / f"job-{i}"
+        with contextlib.suppress(OSError, ValueError):
+            found.append((i, int(path.read_text()), path.stat().st_mtime))
+    return found
+
+
+def _ended(process, timeout=0.0):
+    """Whether a worker has exited (waiting up to `timeout`): its sentinel says so whichever thread reaps it."""
+    try:
+        return bool(mp_wait([process.sentinel], timeout))
+    except (OSError, ValueError):   # closed: long gone
+        return True
+
+
+def _stop(processes, marks, pid):
+    """Tell the worker `pid` to stop (SIGTERM: it cleans up its sandbox and exits); it is not to blame."""
+    with contextlib.suppress(OSError):
+        (marks / f"stopped-{pid}").touch()
+    process = processes.get(pid)
+    if process is not None and not _ended(process):
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGTERM)
+
+
+def _reap(processes, marks, grace=STOP_GRACE):
+    """Wait for the pool's workers to end; kill (and mark: not to blame) any that outlive `grace` seconds."""
+    end = time.monotonic() + grace
+    for process in processes.values():
+        if not _ended(process, max(0.0, end - time.monotonic())):
+            with contextlib.suppress(OSError):
+                (marks / f"stopped-{process.pid}").touch()
+                os.kill(process.pid, signal.SIGKILL)
+            _ended(process, 2.0)
+
+
+def _dead_workers(todo, processes, marks):
+    """After a pool broke: the job whose worker died gets its result; the others stay in `todo`."""
+    _reap(processes, marks)        # every worker has ended, and each one told to stop has said so
+    for i, pid, _ in _running(marks, todo):
+        if not (marks / f"stopped-{pid}").exists():
+            job = todo.pop(i)
+            yield job, fault(job, "failed", WORKER_DIED)
+
+
+def _on_dask(jobs, scheduler, work):
+    try:
+        from dask.distributed import Client
+        client = Client(scheduler)
+    except Exception as e:  # no cluster at that address, or dask missing
+        for job in jobs:
+            yield job, fault(job, "error", f"the Dask scheduler at {scheduler} could not be reached ({_why(e)}); "
+                                           f"the next run grades it again")
+        return
+    with client:
+        token = secrets.token_hex(4)
+        futures = {client.submit(work, job, pure=False, key=f"grade-{token}-{i}"): job
+                   for i, job in enumerate(jobs)}
+        pending, started = set(futures), {}
+        try:
+            while pending:
+                for future in [f for f in pending if f.done()]:
+                    pending.discard(future)
+                    yield futures[future], _dask_result(futures[future], future)
+                now = time.monotonic()
+                with contextlib.suppress(Exception):   # what each worker is running now
+                    for keys in client.processing().values():
+                        for key in keys:
+                            started.setdefault(key, now)
+                for future in [f for f in pending if f.key in started]:
+                    if now - started[future.key] > deadline(futures[future]):
+                        pending.discard(future)
+                        with contextlib.suppress(Exception):
+                            future.cancel()
+                        yield futures[future], timed_out(futures[future])
+                if pending:
+                    time.sleep(POLL_SECONDS)
+        finally:
+            with contextlib.suppress(Exception):
+                client.cancel(list(futures))
+
+
+def _dask_result(job, future):
+    try:
+        return future.result()
+    except Exception as e:  # the task raised, its worker was lost, or it was cancelled
+        if type(e).__name__ == "KilledWorker":
+            return fault(job, "failed", WORKER_DIED)
+        return fault(job, "error", f"grading on the Dask cluster failed ({_why(e)}); the next run grades it again")
 
 
 # ----------------------------------------------------------------------------- 5. store

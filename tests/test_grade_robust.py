@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import sqlite3
-import sys
 
 import pytest
 
@@ -249,3 +248,58 @@ def test_an_interrupted_run_still_writes_its_csv(tmp_path, capsys, monkeypatch):
     assert sorted(rows) == ["ada", "linus"]
     assert sorted(r["status"] for r in rows.values())[1] == "pending"
     assert any(r["status"] != "pending" and float(r["score"]) > 0 for r in rows.values())
+
+
+# ----------------------------------------------------------------------------- 3. pools and workers
+
+# what a worker runs instead of grade.run_job (module-level: a spawned worker imports this module)
+
+def dies_for_bob(job):
+    if job["student"] == "bob":
+        os._exit(3)                    # the worker process dies in the middle of the job
+    return grade.run_job(job)
+
+
+def hangs_for_bob(job):
+    if job["student"] == "bob":
+        import time
+        time.sleep(3600)
+    return grade.run_job(job)
+
+
+def raises_for_bob(job):
+    if job["student"] == "bob":
+        raise RuntimeError("the worker lost its way")
+    return grade.run_job(job)
+
+
+def test_a_worker_that_dies_costs_only_its_own_job(tmp_path, capsys):
+    root = tmp_path / "course"
+    make_class(root, {"ada": solved(), "bob": solved(), "linus": solved(LINUS)})
+    results, out = run(root, capsys, work=dies_for_bob)
+    assert results["bob"][0]["status"] == "failed" and results["bob"][0]["reason"] == grade.WORKER_DIED
+    rows = csv_rows(root)
+    assert rows["ada"]["score"] == "12" and 0 < float(rows["linus"]["score"]) < 12
+    assert rows["bob"]["status"] == "failed" and rows["bob"]["score"] == "0"
+    assert gradebook_scores(root) == {"ada": 12, "bob": 0, "linus": pytest.approx(float(rows["linus"]["score"]))}
+
+
+def test_a_job_that_never_finishes_is_timed_out(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(grade, "DEADLINE_MARGIN", 2.0)
+    root = tmp_path / "course"
+    make_class(root, {"ada": solved(), "bob": solved()})
+    results, out = run(root, capsys, work=hangs_for_bob, limits={"notebook_seconds": 12})
+    bob = results["bob"][0]
+    assert bob["status"] == "error" and bob["reason"].startswith("timed out: grading did not finish within 15 s")
+    assert results["ada"][0]["score"] == 12 and csv_rows(root)["ada"]["score"] == "12"
+
+
+def test_a_dask_task_that_fails_costs_only_its_own_job(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    root = tmp_path / "course"
+    make_class(root, {"ada": solved(), "bob": solved()})
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        results, _ = run(root, scheduler=cluster.scheduler_address, work=raises_for_bob)
+    bob = results["bob"][0]
+    assert bob["status"] == "error" and "RuntimeError: the worker lost its way" in bob["reason"]
+    assert results["ada"][0]["score"] == 12 and csv_rows(root)["bob"]["status"] == "error"
