@@ -41,6 +41,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import feedback, gradebook, grader, submissions
+from . import sandbox as _sandbox
 from .build import COURSE, HERE, REPO, SOLUTIONS
 from .notebook import MAX_NOTEBOOK_BYTES, Release
 from .sandbox import Limits
@@ -136,14 +137,16 @@ def is_current(record, job):
     """Whether a verified record answers `job` as it would be graded now (the rerun key)."""
     return (record.get("status") != "error"          # a failure of the grader is always graded again
             and not record.get("unsaved")            # so is a result whose files could not all be written
+            and record.get("sandbox") == job.get("sandbox")   # and one graded under another isolation
             and record.get("sha256") == hashlib.sha256(job["data"]).hexdigest()
             and record.get("grader") == grader.VERSION and record.get("seed") == str(job["seed"])
             and record.get("release_digest") == job["release_digest"])
 
 
-def plan(root, submitted, rels, limits, protected, regrade=False, only=None, notify=None):
-    """(jobs, skipped results): a job per (student, notebook) not graded yet in this exact form.
-    Only a record whose signature verifies is skipped; `notify(line)` hears of every other record."""
+def plan(root, submitted, rels, limits, protected, regrade=False, only=None, notify=None, sandbox=None):
+    """(jobs, skipped results): a job per (student, notebook) not graded yet in this exact form, under
+    the isolation named `sandbox` (`Isolation.name`). Only a record whose signature verifies is
+    skipped; `notify(line)` hears of every other record."""
     notify = notify or (lambda line: None)
     assignment = rels[0].assignment
     found = submissions.find(submitted, assignment, [r.notebook for r in rels])
@@ -159,7 +162,7 @@ def plan(root, submitted, rels, limits, protected, regrade=False, only=None, not
             data, problem = _read_submission(path) if path else (b"", "")
             job = {"student": student, "data": data, "release": release.to_dict(), "seed": seed,
                    "limits": limits, "protected": protected, "missing": path is None,
-                   "release_digest": release_digest(release)}
+                   "release_digest": release_digest(release), "sandbox": sandbox}
             if problem:
                 job["problem"] = f"the submitted {release.notebook}.ipynb could not be read ({problem})"
             old, state = load_verified(root, key, student, assignment, release.notebook)
@@ -191,6 +194,7 @@ def fault(job, status, reason):
     result = grader.result_template(job["student"], release, job["data"], job["seed"])
     result.update(status=status, reason=reason, functions=[grader._empty(n, p, reason) for n, p in release.graded])
     result["release_digest"] = job["release_digest"]
+    result["sandbox"] = job.get("sandbox")
     return result
 
 
@@ -203,6 +207,7 @@ def run_job(job):
     else:
         result = grader.grade_submission(job)
     result["release_digest"] = job["release_digest"]
+    result["sandbox"] = job.get("sandbox")
     return clean(result)
 
 
@@ -664,14 +669,15 @@ def csv_text(assignment, rels, results):
     max_score = sum(rel.max_score for rel in rels)
     f = io.StringIO(newline="")
     w = csv.writer(f)
-    w.writerow(["student_id", "assignment", "score", "max_score", "status", *names, "reason", "review"])
+    w.writerow(["student_id", "assignment", "score", "max_score", "status", *names, "reason", "review", "isolation"])
     for student, rs in sorted(results.items()):
         scores, total, status = standing(rs)
+        isolation = sorted({str(r.get("sandbox") or r.get("isolation") or "") for r in rs} - {""})
         w.writerow([clean_text(x, None) for x in
                     [student, assignment, f"{total:g}", f"{max_score:g}", status,
                      *[f"{scores.get(n, 0):g}" for n in names],
                      " | ".join(r["reason"] for r in rs if r["reason"]),
-                     " | ".join(x for r in rs for x in r["review"])]])
+                     " | ".join(x for r in rs for x in r["review"]), ", ".join(isolation)]])
     return f.getvalue()
 
 
@@ -726,14 +732,34 @@ def protected_paths(root, submitted, db_url):
 NOT_GRADED = "not graded: the run stopped before this notebook was graded; run the same command again to grade it"
 
 
+def announce(isolation, out):
+    """The isolation in force, in one line; a loud warning (on stderr as well) when it is weak."""
+    echo(f"isolation in force: {isolation.name}: {isolation.detail}", out)
+    if not isolation.weak:
+        return
+    lines = ["", f"WARNING: WEAK ISOLATION on this run (--sandbox {isolation.name}): student code is not kept in "
+                 f"by the kernel.",
+             f"WARNING: {isolation.detail}.",
+             "WARNING: a determined student's notebook may reach, as the grading user, beyond what grading needs",
+             "WARNING: (other submissions, the grades, the network, other processes). Grade a class's real",
+             "WARNING: grades where --sandbox bwrap is available.", ""]
+    for stream in {id(out): out, id(sys.stderr): sys.stderr}.values():
+        for line in lines:
+            echo(line, stream)
+
+
 def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None, workers=None,
           scheduler=None, regrade=False, only=None, limits=None, course=COURSE, progress=True, out=None,
-          work=run_job):
+          work=run_job, sandbox="auto"):
     """Grade `assignment` for every student under `submitted`; returns {student: [results]}.
 
-    Whatever happens to one submission, or to one of its files, the class is graded and the CSV is
-    written: at the end of the run, and also when it stops early (an interruption, an error)."""
+    `sandbox`: the isolation asked for (`sandbox.MODES`; auto: the strongest this machine has);
+    raises `sandbox.SandboxUnavailable` when it cannot be had here. Whatever happens to one
+    submission, or to one of its files, the class is graded and the CSV is written: at the end of the
+    run, and also when it stops early (an interruption, an error)."""
     out = out or sys.stdout
+    isolation = _sandbox.isolation(sandbox)
+    announce(isolation, out)
     root = Path(root).resolve()
     submitted = Path(submitted).resolve() if submitted else root / "submitted"
     db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
@@ -748,7 +774,7 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
         limits = grader.limits_for(rels[0].number, **(limits or {}))
     limits = limits.__dict__
     jobs, skipped = plan(root, submitted, rels, limits, protected_paths(root, submitted, db_url), regrade, only,
-                         notify=lambda line: echo(line, out))
+                         notify=lambda line: echo(line, out), sandbox=isolation.name)
     students = sorted({j["student"] for j in jobs} | {r["student"] for r in skipped})
     if not students:
         echo(f"no submissions of {assignment} in {submitted} "
@@ -829,6 +855,10 @@ def add_arguments(p):
                    help=f"seconds per notebook in all (default {d.notebook_seconds:g}, or the assignment's own)")
     p.add_argument("--memory", type=float,
                    help=f"memory per notebook in GiB (default {d.memory_bytes / 2 ** 30:g}, or the assignment's own)")
+    p.add_argument("--sandbox", choices=_sandbox.MODES, default="auto",
+                   help="how student code is kept in: bwrap (a kernel sandbox), landlock (the kernel restricts "
+                        "files and network only), python (checks in the student's process only) or auto, the "
+                        "strongest this machine has (default); a mode named that this machine lacks is an error")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -838,7 +868,10 @@ def main_from_args(args):
     try:
         grade(args.assignment, root=args.root, submitted=args.submitted, imports=args.imports, db_url=args.db_url,
               workers=args.jobs, scheduler=args.scheduler, regrade=args.regrade, only=args.only, limits=limits,
-              progress=not args.quiet)
+              progress=not args.quiet, sandbox=getattr(args, "sandbox", "auto"))
+    except _sandbox.SandboxUnavailable as e:
+        echo(f"error: --sandbox {getattr(args, 'sandbox', 'auto')} is not available on this machine: {e}", sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     return 0

@@ -303,3 +303,42 @@ def test_a_dask_task_that_fails_costs_only_its_own_job(tmp_path):
     bob = results["bob"][0]
     assert bob["status"] == "error" and "RuntimeError: the worker lost its way" in bob["reason"]
     assert results["ada"][0]["score"] == 12 and csv_rows(root)["bob"]["status"] == "error"
+
+
+# ----------------------------------------------------------------------------- 6. the isolation in force
+
+def test_the_isolation_in_force_is_said_recorded_and_part_of_the_rerun_key(tmp_path, capsys):
+    root = tmp_path / "course"
+    make_class(root, {"ada": solved()})
+    results, out = run(root, capsys, sandbox="python")
+    python = sandbox.isolation("python")
+    assert f"isolation in force: python: {python.detail}" in out.out
+    for stream in (out.out, out.err):
+        assert "WARNING: WEAK ISOLATION on this run (--sandbox python)" in stream
+    assert csv_rows(root)["ada"]["isolation"] == "python" and results["ada"][0]["score"] == 12
+    assert json.loads(record_path(root, "ada").read_text())["sandbox"] == "python"
+
+    _, out = run(root, capsys, sandbox="python")
+    assert "1 notebook(s) already graded and unchanged: skipped" in out.out
+    strongest = sandbox.isolation("auto")
+    if strongest.name != "python":      # graded under another isolation: graded again
+        again, out = run(root, capsys, sandbox="auto")
+        assert "already graded" not in out.out and f"isolation in force: {strongest.name}" in out.out
+        assert csv_rows(root)["ada"]["isolation"] == strongest.name
+        assert ("WARNING: WEAK ISOLATION" in out.err) == strongest.weak
+
+
+def test_an_isolation_this_machine_lacks_ends_the_command_with_status_2(tmp_path, capsys, monkeypatch):
+    from autograde.__main__ import main
+
+    def unavailable(mode="auto"):
+        raise sandbox.SandboxUnavailable("bubblewrap is not installed")
+
+    monkeypatch.setattr(grade._sandbox, "isolation", unavailable)
+    make_class(tmp_path, {"ada": solved()})
+    assert main(["grade", A01, "--root", str(tmp_path), "--sandbox", "bwrap", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--sandbox bwrap is not available on this machine: bubblewrap is not installed" in err
+    assert not (tmp_path / "grades").exists()
+    with pytest.raises(SystemExit):
+        main(["grade", A01, "--sandbox", "chroot"])
