@@ -71,7 +71,18 @@ TAMPER_NAMES = ["os.write*", "os.pwrite*", "os.dup*", "os.fdopen", "os.open", "o
                 "sys.gettrace", "sys.monitoring", "sys._*", "io.open", "io.FileIO", "pathlib.Path.write*",
                 "pathlib.Path.open", "shutil.*", "tempfile.*", "operator.attrgetter", "operator.methodcaller",
                 "typing.get_type_hints", "typing.ForwardRef", "string.Formatter", "logging.config*",
-                "types.CodeType", "types.FunctionType"]
+                "types.CodeType", "types.FunctionType", "os.rename", "os.replace", "os.link", "os.symlink",
+                "os.mkdir", "os.makedirs", "os.remove", "os.unlink", "os.rmdir", "os.removedirs", "os.truncate",
+                "os.chmod", "os.chown", "os.chdir", "os.fchdir", "os.mkfifo", "os.mknod", "os.utime",
+                "pathlib.Path.rename", "pathlib.Path.replace", "pathlib.Path.symlink_to", "pathlib.Path.hardlink_to",
+                "pathlib.Path.mkdir", "pathlib.Path.touch", "pathlib.Path.unlink", "pathlib.Path.rmdir",
+                "pathlib.Path.chmod", "logging.FileHandler", "logging.handlers*", "logging.basicConfig"]
+# writers whose bytes the notebook chooses: a file named like a module (scipy.py, x.so) would be
+# imported in its place; a constant name with one of SAFE_SUFFIXES cannot be
+WRITERS = ["numpy.savetxt", "numpy.memmap", "numpy.lib.format.open_memmap", "torch.save", "numpy.ndarray.tofile",
+           "numpy.ndarray.dump", "torch.Tensor.numpy.().tofile"]
+WRITER_METHODS = {"tofile", "dump", "write_bytes", "write_text"}
+SAFE_SUFFIXES = (".npy", ".npz", ".txt", ".csv", ".dat", ".bin", ".pt", ".pkl", ".json", ".png", ".pdf", ".svg")
 TAMPER_CALLS = DYNAMIC_CALLS | {"open", "setattr", "delattr", "get_ipython"}
 TAMPER_ATTRS = {"__code__", "__globals__", "__builtins__", "__closure__", "__subclasses__", "__bases__", "__base__",
                 "__mro__", "__getattribute__", "__getattr__", "__dict__", "__self__", "__func__", "__wrapped__",
@@ -89,6 +100,10 @@ COMPUTED_LOOKUPS = ["importlib", "builtins", "sys.modules", "operator.attrgetter
                     "pydoc", "pkgutil", "inspect", "typing.get_type_hints", "typing.ForwardRef", "string.Formatter",
                     "runpy", "code", "codeop", "IPython", "__main__"]
 
+# library calls that keep nothing they are given (what they return is followed where it is bound)
+PURE_CALLS = ["functools.partial", "functools.wraps", "functools.update_wrapper", "functools.reduce", "itertools",
+              "numpy.vectorize", "numpy.frompyfunc", "numpy.allclose", "numpy.array_equal", "numpy.testing",
+              "numpy.isclose", "timeit", "matplotlib", "cnnkit.checks", "cnnkit.plot"]
 # the course's own modules and the grader's: off limits in every assignment
 COURSE_MODULES = ["cnnkit", "autograde", "solutions"]
 # library convolutions, poolings and convolution matrices beyond an assignment's own list: every
@@ -106,7 +121,7 @@ LIBRARY_CONVOLUTIONS = [
     "torch.nn.grad", "torch.nn.modules.conv", "torch.nn.modules.pooling", "torch.nn.modules.fold",
     "torch.convolution", "torch._convolution", "torch.cudnn_convolution", "torch.mkldnn_convolution",
     "torch.conv_tbc", "torch.Tensor.unfold", "torch.ao", "torch.quantization", "torch.nn.quantized",
-    "torch.nn.intrinsic", "torch.nn.qat",
+    "torch.nn.intrinsic", "torch.nn.qat", "torch.nn.functional.interpolate", "torch.nn.Upsample",
     # other libraries that convolve or pool
     "cv2", "skimage", "astropy.convolution", "tensorflow", "keras", "tf_keras", "jax", "jaxlib", "flax",
     "torchvision", "torchaudio", "kornia", "cupy", "cupyx", "pywt", "statsmodels.tsa.filters", "mxnet",
@@ -538,6 +553,15 @@ def _under_attribute(target, name):
     return False
 
 
+def _value_names(value):
+    """The names whose objects an expression's value may be or hold (not the functions it calls)."""
+    if value is None:
+        return set()
+    called = {id(n.func) for n in ast.walk(value) if isinstance(n, ast.Call)}
+    return {n.id for n in ast.walk(value) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+            and id(n) not in called}
+
+
 def _import_bindings(node):
     """[(bound name, dotted name)] of an import; star imports give ('*', module)."""
     if isinstance(node, ast.Import):
@@ -575,13 +599,15 @@ def _bindings_of(st):
         for item in st.items:
             if item.optional_vars is not None:
                 out.extend((n, item.context_expr, [item]) for n in _target_names(item.optional_vars))
-    elif isinstance(st, ast.ExceptHandler) and st.name:
-        out.append((st.name, None, [st.type] if st.type else []))
-    elif isinstance(st, ast.match_case):
-        for node in ast.walk(st.pattern):
-            name = getattr(node, "name", None) or getattr(node, "rest", None)
-            if isinstance(name, str):
-                out.append((name, None, [st.pattern]))
+    elif isinstance(st, (ast.Try, ast.TryStar)):
+        # `except Exception as e`: e holds what the try raised, e.args anything it was given
+        out.extend((h.name, None, [st]) for h in st.handlers if h.name)
+    elif isinstance(st, ast.Match):
+        for case in st.cases:
+            for node in ast.walk(case.pattern):
+                name = getattr(node, "name", None) or getattr(node, "rest", None)
+                if isinstance(name, str):
+                    out.append((name, st.subject, [st.subject, case.pattern]))
     return out
 
 
@@ -660,10 +686,11 @@ def _walrus(parts):
 
 
 def _function_globals(tree):
-    """[(name, function)]: names a function declares `global` and binds, so binds for the module."""
+    """[(name, function)]: names a function (or class body) declares `global` and binds, so binds
+    for the module."""
     out = []
     for fn in ast.walk(tree):
-        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             declared = {n for node in ast.walk(fn) if isinstance(node, ast.Global) for n in node.names}
             if declared:
                 bound = set()
@@ -859,7 +886,14 @@ class _Context:
         self.functions = {n for n, sites in self.bindings.items()
                           if all(len(p) == 1 and isinstance(p[0], (ast.FunctionDef, ast.AsyncFunctionDef))
                                  for _, p in sites)}
-        self.mutations, self.calls = {}, []
+        self.classes = {n for n, sites in self.bindings.items()
+                        if all(len(p) == 1 and isinstance(p[0], ast.ClassDef) for _, p in sites)}
+        self.mutations, self.calls, self.handed, self.bound_from = {}, [], {}, {}
+        for cell_id, tree in trees:
+            for st in _module_statements(tree.body):
+                for name, value, _ in _bindings_of(st) + _walrus(_header(st)):
+                    for n in _value_names(value):   # `t = table`: changing t changes table
+                        self.bound_from.setdefault(n, set()).add(name)
         for cell_id, tree in trees:
             for st, parts, funcs in _units(tree.body):
                 for part in parts:
@@ -870,6 +904,9 @@ class _Context:
                                 self.mutations.setdefault(root, []).append((cell_id, parts, funcs))
                         elif isinstance(node, ast.Call):
                             self.calls.append((cell_id, node, funcs))
+                            for a in list(node.args) + [k.value for k in node.keywords]:
+                                if isinstance(a, ast.Name):   # `operator.setitem(table, "f", v)`
+                                    self.handed.setdefault(a.id, []).append((cell_id, [node], funcs))
                             if isinstance(node.func, ast.Attribute):
                                 root = _receiver(node.func.value)
                                 if root:   # `d.update(f=v)`, `lst.append(v)`: the call says what
@@ -971,6 +1008,11 @@ class _Graded:
             sites = [(cell_id, parts, ()) for cell_id, parts in self.context.bindings.get(current, [])]
             if current not in self.context.imported:
                 sites += self.context.mutations.get(current, [])
+            if self.is_data(current):
+                # what a call it is handed to, or a name bound to it, may put into it
+                sites += self.context.handed.get(current, [])
+                for other in sorted(self.shares(current)):
+                    sites += self.context.mutations.get(other, []) + self.context.handed.get(other, [])
             self.bound_to(current)
             for cell_id, parts, funcs in sites:
                 scope = self.scope_of(funcs)
@@ -984,7 +1026,47 @@ class _Graded:
                     self.visit(part, scope, scope)
         if self.stateful:
             self.stashed()
+        self.handed_to_libraries()
         return _unique(self.findings)
+
+    def handed_to_libraries(self):
+        """`np.seterrcall(np.convolve)`: a library may keep what it is given and hand it back to any
+        graded function (`np.geterrcall()`); the check cannot follow it there."""
+        context = self.context
+        for cell_id, call, funcs in context.calls:
+            root = _root_name(call.func)
+            if root not in context.imported:
+                continue
+            scope = self.scope_of(funcs)
+            if root in scope.local:
+                continue
+            callee = {q.replace(".()", "") for q in _candidates(call.func, scope.resolve)}
+            if any(_matches(q, PURE_CALLS + COURSE_MODULES) for q in callee):
+                continue
+            for a in list(call.args) + [k.value for k in call.keywords]:
+                base, attrs = _chain(a)
+                # a library's function itself, named (not a value computed from one, not a constant)
+                if isinstance(base, ast.Name) and base.id in context.imported and base.id not in scope.local \
+                        and not (attrs and attrs[-1].isupper()):
+                    for c in sorted(".".join([q] + attrs) for q in context.resolve(base.id)):
+                        if self.rules.hit(c):
+                            self.current, self.cell = self.name, cell_id
+                            self.finding(call.lineno, f"cannot be checked: the notebook hands {_shown(c)} to "
+                                                      f"{ast.unparse(call.func)[:40]}, which may keep it for it")
+
+    def is_data(self, name):
+        c = self.context
+        return name in c.bindings and name not in c.imported and name not in c.functions and name not in c.classes
+
+    def shares(self, name):
+        """The names bound (at any remove) to an object `name` holds."""
+        found, todo = set(), [name]
+        while todo and len(found) < 64:
+            for other in self.context.bound_from.get(todo.pop(), ()):
+                if other not in found and other != name and self.is_data(other):
+                    found.add(other)
+                    todo.append(other)
+        return found
 
     def bound_to(self, current):
         """What an import, or a star import, binds `current` to."""
@@ -1254,6 +1336,9 @@ def _tampering(trees):
         calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
         for node in ast.walk(tree):
             line = getattr(node, "lineno", 0)
+            if isinstance(node, ast.Call) and _plants_a_file(node, names):
+                findings.append(Finding(cell_id, line, f"writes a file it names itself ({ast.unparse(node)[:60]}), "
+                                                       f"which could be imported in place of a module"))
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 for m in _imported_modules(node):
                     if _matches(m, TAMPER_MODULES) or _tamper_name(m):
@@ -1306,6 +1391,21 @@ def _tampering(trees):
     return findings
 
 
+def _plants_a_file(call, names):
+    """Whether a call writes bytes the notebook chooses to a file whose name it does not fix to a
+    harmless suffix (`np.savetxt("scipy.py", ...)`, `a.tofile("x.so")`)."""
+    f = call.func
+    writer = isinstance(f, ast.Attribute) and f.attr in WRITER_METHODS
+    dotted = {q.replace(".()", "") for q in names.qualify_all(f)}
+    if not writer and not any(_matches(q, [w.replace(".()", "") for w in WRITERS]) for q in dotted):
+        return False
+    position = 1 if any(_matches(q, ["torch.save"]) for q in dotted) else 0
+    given = [call.args[position]] if len(call.args) > position else []
+    given += [k.value for k in call.keywords if k.arg in ("f", "fname", "file", "filename", "fid")]
+    return not given or not all(isinstance(g, ast.Constant) and isinstance(g.value, str)
+                                and g.value.lower().endswith(SAFE_SUFFIXES) for g in given)
+
+
 def _imported_modules(node):
     """The modules an import names, its package first: `from os import dup2` -> os, os.dup2."""
     if isinstance(node, ast.Import):
@@ -1350,7 +1450,7 @@ def _tamper_name(dotted):
         tail = ".".join(parts[i:])
         if any(fnmatch.fnmatchcase(tail, pattern) for pattern in TAMPER_NAMES):
             return True
-        if i and _matches(tail, TAMPER_MODULES):
+        if _matches(tail, TAMPER_MODULES):
             return True
     return False
 

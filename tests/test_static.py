@@ -7,7 +7,6 @@ with the instructor's solutions filled in (and a version written differently) ha
 """
 
 import ast
-import json
 import sys
 import threading
 
@@ -307,6 +306,18 @@ BINDINGS = {
                                           "convolve1d = make(np.convolve)\n")],
     "a decorator": [("h", "import functools\n@functools.wraps(np.convolve)\ndef convolve1d(x, k):\n    return x\n")],
     "numpy star import": [("s", "from numpy import *\n"), ("h", "def convolve1d(x, k):\n    return convolve(x, k)\n")],
+    "an exception's arguments": [("t", "try:\n    raise ValueError(np.convolve)\nexcept ValueError as e:\n    err = e\n"),
+                                 ("h", "def convolve1d(x, k):\n    return err.args[0](x, k)\n")],
+    "a match capture": [("t", "match np.convolve:\n    case impl:\n        pass\n"),
+                        ("h", "def convolve1d(x, k):\n    return impl(x, k)\n")],
+    "a global set in a class body": [("t", "class K:\n    global impl\n    impl = np.convolve\n"),
+                                     ("h", "def convolve1d(x, k):\n    return impl(x, k)\n")],
+    "operator.setitem": [("t", "import operator\ntable = {}\noperator.setitem(table, 'f', np.convolve)\n"),
+                         ("h", "def convolve1d(x, k):\n    return table['f'](x, k)\n")],
+    "a second name for the same dict": [("t", "table = {}\nt = table\nt['f'] = np.convolve\n"),
+                                        ("h", "def convolve1d(x, k):\n    return table['f'](x, k)\n")],
+    "a library that keeps it": [("t", "np.seterrcall(np.convolve)\n"),
+                                ("h", "def convolve1d(x, k):\n    return np.geterrcall()(x, k)\n")],
 }
 
 
@@ -348,6 +359,7 @@ LIBRARY = {
     "jax": "import jax.numpy as jnp\ndef convolve1d(x, k):\n    return jnp.convolve(x, k)\n",
     "keras": "from keras import layers\ndef convolve1d(x, k):\n    return layers.Conv1D(1, len(k))(x)\n",
     "a library's copy of numpy's": "import matplotlib.pylab as pl\ndef convolve1d(x, k):\n    return pl.convolve(x, k)\n",
+    "interpolate is a pooling": "def convolve1d(x, k):\n    return F.interpolate(torch.as_tensor(x), scale_factor=0.5, mode='area')\n",
     "scipy.fftpack.convolve": "from scipy.fftpack import convolve as fc\ndef convolve1d(x, k):\n    return fc.convolve(x, k)\n",
 }
 
@@ -404,6 +416,13 @@ WRITTEN = {
     "import tests.judging\n": "imports tests",
     "import __main__\n": "imports __main__",
     "from unittest import mock\n": "imports unittest",
+    "np.savetxt('scipy.py', np.zeros(1), header='import os')\n": "writes a file it names itself",
+    "np.frombuffer(b'x = 1', dtype=np.uint8).tofile('helper.cpython-311-x86_64-linux-gnu.so')\n": "writes a file",
+    "name = 'scipy' + '.py'\ntorch.save({}, name)\n": "writes a file",
+    "import os\nos.rename('w.npy', 'scipy.py')\n": "os.rename",
+    "import os\nos.chdir('/tmp')\n": "os.chdir",
+    "import logging\nlogging.basicConfig(filename='helper.py')\n": "logging.basicConfig",
+    "c = np.ctypeslib.as_ctypes(np.zeros(3))\n": "numpy.ctypeslib",
 }
 
 
@@ -411,6 +430,13 @@ WRITTEN = {
 def test_a_module_the_notebook_wrote_is_tampering(source):
     found = tampers(source)
     assert any(WRITTEN[source] in f.what for f in found), found
+
+
+def test_files_with_harmless_names_are_fine():
+    honest = ("np.save('weights', np.zeros(3))\nnp.savetxt('out.txt', np.zeros(3))\nnp.zeros(2).tofile('raw.bin')\n"
+              "torch.save({'w': torch.zeros(1)}, 'model.pt')\nimport matplotlib.pyplot as plt\nplt.savefig('figure.png')\n"
+              "import os\nprint(os.path.exists('model.pt'), os.getcwd(), os.listdir('.'))\n")
+    assert tampers(honest) == []
 
 
 def test_installed_modules_are_fine_and_checking_imports_nothing(capsys):
@@ -534,5 +560,4 @@ def test_code_written_differently_and_the_example_class():
                               static.tampering(sub.own))
     assert {s for s, (f, t) in found.items() if any(f.values())} == {"mallory"}
     assert {s for s, (f, t) in found.items() if t} == {"trudy"}
-    assert set(json.dumps(sorted(k for k, v in found["mallory"][0].items() if v))) and \
-        sorted(k for k, v in found["mallory"][0].items() if v) == ["convolve1d", "convolve2d", "correlate2d"]
+    assert sorted(k for k, v in found["mallory"][0].items() if v) == ["convolve1d", "convolve2d", "correlate2d"]
