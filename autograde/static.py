@@ -148,6 +148,11 @@ QUIET_MAGICS = {"matplotlib", "precision", "pprint"}
 # magics whose code is checked, but that replace the grader's profiler or tracer while they run
 TRACING_MAGICS = {"prun", "debug"}
 MAX_MAGIC_DEPTH = 8
+# magics that cannot do harm with an argument that reads as Python (`history[-1]`, `config(x)`): a
+# single-line cell starting with one of them is taken for Python when an earlier cell binds the name
+SHADOWED_MAGICS = {"history", "hist", "time", "timeit", "who", "whos", "who_ls", "pwd", "dirs", "dhist", "page",
+                   "colors", "xmode", "magic", "lsmagic", "quickref", "pdef", "pdoc", "psource", "pfile", "pinfo",
+                   "pinfo2", "psearch", "precision", "pprint", "matplotlib", "config", "load"}
 # names IPython keeps its output history in: what a cell displayed can come back through them
 HISTORY = re.compile(r"_+|_\d+|_i+|_i\d+|_ih|_oh|_dh|In|Out|_exit_code")
 BUILTINS = frozenset(dir(builtins)) | {"display", "exit", "quit", "__name__", "__doc__", "__debug__"}
@@ -203,16 +208,22 @@ def _line_magics():
     return frozenset(names)
 
 
-def _automagic(text):
-    """The magic call IPython runs for a single-line cell such as `timeit f(x)` or `ls` (automagic,
-    unless a variable of that name shadows it: both readings are checked), else None."""
+def _automagic(text, bound=frozenset()):
+    """The magic call IPython runs for a single-line cell such as `timeit f(x)` or `ls` (automagic),
+    else None. IPython does not when a variable of that name exists; whether it does cannot be known
+    from the text (the cell that binds it may have failed), so both readings are checked, except for
+    the harmless magics (`history`, `config`, ...) when an earlier cell binds the name: a cell that
+    shows a variable called `history` is what it looks like."""
     if len(text.splitlines()) != 1 or not text.strip():
         return None
     from IPython.core.splitinput import LineInfo
     info = LineInfo(text.rstrip("\n"))
     if info.esc or not info.ifun or info.ifun not in _line_magics():
         return None
-    if info.the_rest[:1] in ("=", ",") or info.ifun.split(".")[0] in BUILTINS or info.ifun in _KEYWORDS:
+    head = info.ifun.split(".")[0]
+    if info.the_rest[:1] in ("=", ",") or head in BUILTINS or info.ifun in _KEYWORDS:
+        return None
+    if head in bound and info.ifun in SHADOWED_MAGICS:
         return None
     return f"get_ipython().run_line_magic({info.ifun!r}, {info.the_rest!r})\n"
 
@@ -265,8 +276,9 @@ def _replace(node, ids):
 class _Reader:
     """One cell read as IPython runs it, its magics' code in place; `problems`: what it may not do."""
 
-    def __init__(self, cell_id):
-        self.cell, self.problems = cell_id, []
+    def __init__(self, cell_id, bound=frozenset()):
+        self.cell, self.problems, self.bound = cell_id, [], bound
+        self.unreadable = []   # why the code of a magic could not be read, where IPython might run it
 
     def problem(self, line, what):
         self.problems.append(Finding(self.cell, line, what))
@@ -286,7 +298,7 @@ class _Reader:
                 tree = None
             except (RecursionError, MemoryError, SystemError) as e:
                 return None, type(e).__name__
-            magic = _automagic(text)
+            magic = _automagic(text, self.bound)
             if magic:
                 tree = tree or ast.Module(body=[], type_ignores=[])
                 tree.body.extend(ast.parse(magic).body)
@@ -377,6 +389,8 @@ class _Reader:
         tree, why = self.read(source, offset, depth + 1)
         if tree is None:
             self.problem(offset + 1, f"the code of {what} cannot be read ({why})")
+            if why != "syntax":
+                self.unreadable.append(why)
             return []
         return tree.body
 
@@ -412,18 +426,21 @@ class _Notebook:
 
     def __init__(self, cells):
         self.trees, self.problems, self.unreadable = [], [], []
+        bound = set()   # names the cells so far bind in the module: they may shadow an automagic
         for cell_id, source in cells:
-            reader = _Reader(cell_id)
+            reader = _Reader(cell_id, frozenset(bound))
             try:
                 tree, why = reader.read(source if isinstance(source, str) else "")
             except RecursionError:
                 tree, why = None, "nested too deeply for the check"
             self.problems.extend(reader.problems)
+            self.unreadable.extend((cell_id, why) for why in reader.unreadable)
             if isinstance(source, str) and "barry_as_FLUFL" in source:
                 # changes how IPython parses the cells after it; the check would read them otherwise
                 self.unreadable.append((cell_id, "it changes Python's grammar (barry_as_FLUFL)"))
             if tree is not None:
                 self.trees.append((cell_id, tree))
+                bound.update(name for st in _module_statements(tree.body) for name, _, _ in _bindings_of(st))
             elif why != "syntax":
                 self.unreadable.append((cell_id, why))
 

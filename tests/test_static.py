@@ -140,6 +140,17 @@ def test_the_course_magics_cost_nothing_when_their_code_is_fine(index):
     assert uses(source) == [] and tampers(source) == [], (uses(source), tampers(source))
 
 
+def test_an_automagic_is_read_unless_an_earlier_cell_binds_a_harmless_name():
+    # IPython runs `history` as %history unless a variable of that name exists
+    assert tampers([("a", "history = {'loss': [0.5]}\n"), ("b", "history\n")]) == []
+    assert any("%history" in f.what for f in tampers([("b", "history\n")]))
+    # a binding may fail before it is made (`1/0; sx = print`): for a magic that can do harm with an
+    # argument that reads as Python (`%sx ({cmd})` runs a shell command), the binding shields nothing
+    assert any("%sx" in f.what for f in tampers([("a", "sx = print\n"), ("b", "sx ({cmd})\n")]))
+    assert any("%run" in f.what for f in tampers([("a", "run = print\n"), ("b", "run (x)\n")]))
+    assert tampers([("a", "import time\n"), ("b", "time (x)\n")]) == []
+
+
 def test_a_magic_keeps_its_lines():
     found = uses([("a", "x = 1\n\n%%time\n"), ("b", "%%time\n\n\ndef convolve1d(x, k):\n    return np.convolve(x, k)\n")])
     assert [(f.cell, f.line) for f in found] == [("b", 5)], found
