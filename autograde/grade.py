@@ -1,21 +1,29 @@
 """Grade a class: ``python -m autograde grade <assignment>``.
 
-The steps, in order:
+Grading is a security boundary: nothing a student could write is trusted, and no one student (nor one
+broken file, worker or gradebook) stops the class. The steps, in order:
 
+0. ``sandbox.isolation``: the isolation in force (``--sandbox``), said in one line, loudly when weak.
 1. ``releases``: the assignment's released notebooks (course/<assignment>/*.ipynb) and their points.
 2. ``import_submissions`` (with ``--import PATH``): a folder or LMS export into nbgrader's layout.
 3. ``plan``: one job per student and notebook found in <root>/submitted/; a job whose result is
-   already recorded for the same submission, release and grader is skipped unless ``--regrade``.
+   already recorded for the same submission, release, grader and isolation, in a record whose
+   signature (HMAC-SHA256 keyed by the course's grading secret) verifies, is skipped unless
+   ``--regrade``. A failure of the grader itself is always graded again.
 4. ``execute``: the jobs run concurrently, in a local process pool (``--jobs``) or on a Dask cluster
-   (``--scheduler ADDRESS``); each worker runs the student's code in its own sandboxed process.
-5. ``store``: as each result arrives (with a progress bar): its JSON record in
-   <root>/autograded/<student>/<assignment>/, its grades in nbgrader's gradebook, its feedback page
-   in <root>/feedback/<student>/<assignment>/. Nothing waits for the end, so an interrupted run
-   keeps everything graded before it stopped.
+   (``--scheduler ADDRESS``); each worker runs the student's code in its own sandboxed process. A
+   worker that dies costs only the job it was running, and a job that never ends is stopped at its
+   deadline.
+5. ``store``: as each result arrives (with a progress bar), made safe to store (``clean``): its
+   feedback page in <root>/feedback/<student>/<assignment>/, the notebook the formgrader shows, its
+   grades in nbgrader's gradebook and its signed JSON record in <root>/autograded/<student>/<assignment>/,
+   each step guarded on its own. Nothing waits for the end, so an interrupted run keeps everything
+   graded before it stopped.
 6. ``write_csv`` and ``summary``: <root>/grades/<assignment>.csv and a table in the terminal, with the
-   submissions a person should look at.
+   submissions a person should look at; written also when the run stops early.
 """
 
+import asyncio
 import contextlib
 import csv
 import hashlib
@@ -105,7 +113,7 @@ def verified(record, key):
         expected = sign(record, key)
     except (TypeError, ValueError, RecursionError):
         return False
-    return hmac.compare_digest(record["signature"], expected)
+    return hmac.compare_digest(record["signature"].encode("utf-8", "replace"), expected.encode())
 
 
 def load_result(path):
@@ -124,8 +132,12 @@ def load_verified(root, key, student, assignment, notebook):
     """(record, state): state is "none" (no record), "changed" (a record the grader did not write as it
     is: it fails its signature, or belongs to another student or notebook) or "ok"."""
     path = result_path(root, student, assignment, notebook)
-    if not path.exists() and not path.is_symlink():
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
         return None, "none"
+    except OSError:
+        return None, "changed"
     record = load_result(path)
     if not verified(record, key) or (record.get("student"), record.get("assignment"), record.get("notebook")) \
             != (student, assignment, notebook):
@@ -255,19 +267,33 @@ def clean(value, depth=0, key=None):
     return clean_text(repr(value))
 
 
+_FUNCTION = {"name": str, "passed": int, "total": int, "messages": list, "diagnoses": list, "forbidden": list,
+             "points": (int, float), "score": (int, float)}
+
+
 def checked(result, job):
     """What came back for `job`, made safe (`clean`) and complete: it names the job's student and
-    notebook, whatever it says, and has every field the steps after it read."""
+    notebook, whatever it says, and has every field the steps after it read, of the right kind (a
+    result that does not is the grader's failure, an "error")."""
+    broken = fault(job, "error", "the grader's result was incomplete; please report it to the course staff")
     if not isinstance(result, dict):
-        return fault(job, "error", f"the grader returned {type(result).__name__}, not a result; "
-                                   f"please report it to the course staff")
+        return broken
     result = clean(result)
-    template = fault(job, "error", "the grader's result was incomplete; please report it to the course staff")
-    for k, v in template.items():
-        if not isinstance(result.get(k), type(v)) and not (isinstance(v, float) and isinstance(result.get(k), int)):
-            if k in ("status", "functions", "score", "max_score"):
-                return template
-            result[k] = v
+    for k, v in broken.items():
+        if v is None or isinstance(result.get(k), type(v)) or (isinstance(v, float) and isinstance(result.get(k), int)):
+            continue
+        if k in ("status", "functions", "score", "max_score"):
+            return broken
+        result[k] = v
+    if not all(isinstance(f, dict) and all(isinstance(f.get(k), t) for k, t in _FUNCTION.items())
+               for f in result["functions"]):
+        return broken
+    for f in result["functions"]:
+        for k in ("messages", "diagnoses", "forbidden"):
+            f[k] = [x if isinstance(x, str) else clean_text(x) for x in f[k]]
+    for k in ("notes", "review"):
+        result[k] = [x if isinstance(x, str) else clean_text(x) for x in result[k]]
+    result["cell_errors"] = [c for c in result["cell_errors"] if isinstance(c, dict)]
     rel = job["release"]
     result.update(student=job["student"], assignment=rel["assignment"], notebook=rel["notebook"])
     return result
@@ -499,25 +525,42 @@ def _on_dask(jobs, scheduler, work):
         return
     with client:
         token = secrets.token_hex(4)
-        futures = {client.submit(work, job, pure=False, key=f"grade-{token}-{i}"): job
-                   for i, job in enumerate(jobs)}
+        futures, unsent = {}, []
+        for i, job in enumerate(jobs):
+            try:
+                futures[client.submit(work, job, pure=False, key=f"grade-{token}-{i}")] = job
+            except Exception as e:  # the job could not be sent (serialised, or the scheduler went away)
+                unsent.append((job, e))
+        for job, e in unsent:
+            yield job, fault(job, "error", f"the job could not be sent to the Dask cluster ({_why(e)}); "
+                                           f"the next run grades it again")
         pending, started = set(futures), {}
+        stuck = max([deadline(job) for job in jobs])   # nothing started or done for this long: the cluster is gone
+        last_change = time.monotonic()
         try:
             while pending:
                 for future in [f for f in pending if f.done()]:
                     pending.discard(future)
+                    last_change = time.monotonic()
                     yield futures[future], _dask_result(futures[future], future)
                 now = time.monotonic()
                 with contextlib.suppress(Exception):   # what each worker is running now
                     for keys in client.processing().values():
                         for key in keys:
-                            started.setdefault(key, now)
+                            if key not in started:
+                                started[key] = last_change = now
                 for future in [f for f in pending if f.key in started]:
                     if now - started[future.key] > deadline(futures[future]):
                         pending.discard(future)
                         with contextlib.suppress(Exception):
                             future.cancel()
                         yield futures[future], timed_out(futures[future])
+                if pending and now - last_change > stuck:
+                    for future in list(pending):
+                        pending.discard(future)
+                        yield futures[future], fault(futures[future], "error", (
+                            f"the Dask cluster neither started nor finished any job for {stuck:g} s; "
+                            f"the next run grades it again"))
                 if pending:
                     time.sleep(POLL_SECONDS)
         finally:
@@ -528,7 +571,7 @@ def _on_dask(jobs, scheduler, work):
 def _dask_result(job, future):
     try:
         return future.result()
-    except Exception as e:  # the task raised, its worker was lost, or it was cancelled
+    except (Exception, asyncio.CancelledError) as e:  # the task raised, its worker was lost, it was cancelled
         if type(e).__name__ == "KilledWorker":
             return fault(job, "failed", WORKER_DIED)
         return fault(job, "error", f"grading on the Dask cluster failed ({_why(e)}); the next run grades it again")
@@ -645,7 +688,7 @@ def store(root, gb, result, data=None, release=None, key=None, out=None):
     # the record last: a record without `unsaved` means everything about it was written
     record = signed(result, key or secret(root))
     step("its record", lambda: write_atomic(result_path(root, s, a, nb), json.dumps(record, indent=1) + "\n"))
-    return record
+    return result if "its record" in unsaved else record
 
 
 # ----------------------------------------------------------------------------- 6. report
@@ -798,14 +841,15 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
                    file=sys.stderr)
         t0 = time.monotonic()
         try:
-            for job, result in execute(jobs, workers, scheduler, work):
-                result = checked(result, job)
-                done[(result["student"], result["notebook"])] = result   # in the CSV even if storing is cut short
-                result = store(root, book, result, job["data"], by_name[result["notebook"]], key=key, out=out)
-                done[(result["student"], result["notebook"])] = result
-                bar.set_postfix_str(clean_text(f"{result['student']}: {result['score']:g}/{result['max_score']:g}",
-                                               80).encode("ascii", "replace").decode())
-                bar.update(1)
+            with contextlib.closing(execute(jobs, workers, scheduler, work)) as arriving:   # closed: workers stop
+                for job, result in arriving:
+                    result = checked(result, job)
+                    done[(result["student"], result["notebook"])] = result   # in the CSV even if storing is cut short
+                    result = store(root, book, result, job["data"], by_name[result["notebook"]], key=key, out=out)
+                    done[(result["student"], result["notebook"])] = result
+                    bar.set_postfix_str(clean_text(f"{result['student']}: {result['score']:g}/{result['max_score']:g}",
+                                                   80).encode("ascii", "replace").decode())
+                    bar.update(1)
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -821,7 +865,12 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
             for s in students:
                 if (s, rel.notebook) in done:
                     results[s].append(done[(s, rel.notebook)])
-        csv_path = write_csv(root / "grades" / f"{assignment}.csv", assignment, rels, results)
+        try:
+            csv_path = write_csv(root / "grades" / f"{assignment}.csv", assignment, rels, results)
+        except Exception as e:  # not even beside it: the table below is all there is of this run's grades
+            csv_path = f"NOT WRITTEN ({_why(e)})"
+            for stream in {id(out): out, id(sys.stderr): sys.stderr}.values():
+                echo(f"THE GRADES COULD NOT BE WRITTEN in {root / 'grades'}: {_why(e)}", stream)
         summary(assignment, rels, results, out)
         if jobs:
             echo(f"\ngraded {sum(1 for j in jobs if done[(j['student'], j['release']['notebook'])]['status'] != 'pending')}"
@@ -832,6 +881,8 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
         echo("interrupted: everything graded so far is recorded; run the same command to finish", out)
         raise KeyboardInterrupt
     return results
+
+
 def add_arguments(p):
     p.add_argument("assignment", help="the assignment folder, e.g. 01-convolution")
     p.add_argument("--root", type=Path, default=DEFAULT_ROOT,

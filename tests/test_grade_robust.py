@@ -1,7 +1,8 @@
 """The grade command as a security boundary: records a student cannot forge, and one student (or one
 broken file, worker or gradebook) never stops the class.
 
-Every test grades at most a few submissions of assignment 01 under short limits.
+Every test grades at most a few submissions of assignment 01 under short limits; those that grade a
+class through the command's own steps (a process pool, a gradebook) are marked slow.
 """
 
 import csv
@@ -95,6 +96,7 @@ def record_path(root, student):
 
 # ----------------------------------------------------------------------------- 1. signed records
 
+@pytest.mark.slow
 def test_a_changed_record_is_detected_and_graded_again(tmp_path, capsys):
     root = tmp_path / "course"
     make_class(root, {"ada": solved(), "linus": solved(LINUS)})
@@ -124,6 +126,7 @@ def test_a_changed_record_is_detected_and_graded_again(tmp_path, capsys):
     assert "record for linus" in out.out and third["linus"][0]["score"] == honest
 
 
+@pytest.mark.slow
 def test_a_failure_of_the_grader_is_graded_again(tmp_path, capsys):
     root = tmp_path / "course"
     make_class(root, {"ada": solved()})
@@ -137,8 +140,34 @@ def test_a_failure_of_the_grader_is_graded_again(tmp_path, capsys):
     assert again["ada"][0]["status"] == "graded" and again["ada"][0]["score"] == 12
 
 
+
+def test_a_signature_covers_every_field_and_only_its_key_makes_it():
+    record = grade.signed({"student": "ann", "score": 3.5, "functions": [{"name": "f", "score": 3.5}]}, "key")
+    assert grade.verified(record, "key") and not grade.verified(record, "another key")
+    nested = json.loads(json.dumps(record))
+    nested["functions"][0]["score"] = 4
+    assert not grade.verified(nested, "key")
+    for forged in ({**record, "signature": "\u00e9" * 64}, {**record, "signature": None},
+                   {k: v for k, v in record.items() if k != "signature"}, [record], "text"):
+        assert not grade.verified(forged, "key")
+    # what JSON gives back verifies as written: the signature does not depend on indentation or key order
+    assert grade.verified(json.loads(json.dumps(record, indent=3, sort_keys=False)), "key")
+
+
+def test_a_malformed_result_is_an_error_of_its_own_job_only():
+    j = {"student": "ann", "data": b"", "release": RELEASE.to_dict(), "seed": 1, "release_digest": "d",
+         "sandbox": "python", "missing": True}
+    good = grade.run_job(j)
+    assert grade.checked({**good, "student": "bob", "notebook": "other"}, j)["student"] == "ann"
+    for bad in ("text", None, {**good, "functions": [{"name": 1}]}, {**good, "score": "12"}):
+        r = grade.checked(bad, j)
+        assert r["status"] == "error" and r["student"] == "ann" and r["score"] == 0
+    r = grade.checked({**good, "review": [1, b"x"], "notes": None}, j)
+    assert r["review"] == ["1", "b'x'"] and r["notes"] == []
+
 # ----------------------------------------------------------------------------- 2. one student never stops the class
 
+@pytest.mark.slow
 def test_a_folder_planted_at_a_feedback_page_costs_only_that_page(tmp_path, capsys):
     root = tmp_path / "course"
     make_class(root, {"ada": solved(), "linus": solved(LINUS)})
@@ -162,6 +191,7 @@ def test_a_folder_planted_at_a_feedback_page_costs_only_that_page(tmp_path, caps
     assert "unsaved" not in json.loads(record_path(root, "linus").read_text())
 
 
+@pytest.mark.slow
 def test_a_locked_gradebook_does_not_stop_the_run(tmp_path, capsys):
     root = tmp_path / "course"
     make_class(root, {"ada": solved(), "linus": solved(LINUS)})
@@ -184,6 +214,7 @@ def test_a_locked_gradebook_does_not_stop_the_run(tmp_path, capsys):
     assert gradebook_scores(root) == {"ada": 12, "linus": pytest.approx(float(rows["linus"]["score"]))}
 
 
+@pytest.mark.slow
 def test_a_damaged_gradebook_does_not_stop_the_run(tmp_path, capsys):
     root = tmp_path / "course"
     make_class(root, {"ada": solved()})
@@ -192,6 +223,7 @@ def test_a_damaged_gradebook_does_not_stop_the_run(tmp_path, capsys):
     assert "GRADEBOOK NOT WRITTEN" in out.out and csv_rows(root)["ada"]["score"] == "12"
 
 
+@pytest.mark.slow
 def test_lone_surrogates_in_errors_markdown_and_student_ids_are_stored_safely(tmp_path, capsys):
     root = tmp_path / "course"
     nb = examples.fill(examples.release_notebook(), examples.solution_sources(),
@@ -232,6 +264,7 @@ def test_what_is_kept_of_a_result_is_bounded_and_safe():
     assert len(text) < 1_000_000
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_still_writes_its_csv(tmp_path, capsys, monkeypatch):
     root = tmp_path / "course"
     make_class(root, {"ada": solved(), "linus": solved(LINUS)})
@@ -273,6 +306,7 @@ def raises_for_bob(job):
     return grade.run_job(job)
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_costs_only_its_own_job(tmp_path, capsys):
     root = tmp_path / "course"
     make_class(root, {"ada": solved(), "bob": solved(), "linus": solved(LINUS)})
@@ -284,6 +318,7 @@ def test_a_worker_that_dies_costs_only_its_own_job(tmp_path, capsys):
     assert gradebook_scores(root) == {"ada": 12, "bob": 0, "linus": pytest.approx(float(rows["linus"]["score"]))}
 
 
+@pytest.mark.slow
 def test_a_job_that_never_finishes_is_timed_out(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(grade, "DEADLINE_MARGIN", 2.0)
     root = tmp_path / "course"
@@ -294,6 +329,7 @@ def test_a_job_that_never_finishes_is_timed_out(tmp_path, capsys, monkeypatch):
     assert results["ada"][0]["score"] == 12 and csv_rows(root)["ada"]["score"] == "12"
 
 
+@pytest.mark.slow
 def test_a_dask_task_that_fails_costs_only_its_own_job(tmp_path):
     distributed = pytest.importorskip("distributed")
     root = tmp_path / "course"
@@ -307,6 +343,7 @@ def test_a_dask_task_that_fails_costs_only_its_own_job(tmp_path):
 
 # ----------------------------------------------------------------------------- 6. the isolation in force
 
+@pytest.mark.slow
 def test_the_isolation_in_force_is_said_recorded_and_part_of_the_rerun_key(tmp_path, capsys):
     root = tmp_path / "course"
     make_class(root, {"ada": solved()})
