@@ -53,7 +53,7 @@ def render(result):
             out += [f"<pre>{e(m)}</pre>" for m in f["messages"]]
     if r.get("cell_errors"):
         out.append("<h2>Cells that raised an error while grading</h2><ul class='notes'>")
-        out += [f"<li><code>{e(c['cell'])}</code>: {e(str(c['error']))}</li>" for c in r["cell_errors"]]
+        out += [f"<li><code>{e(str(c.get('cell')))}</code>: {e(str(c.get('error')))}</li>" for c in r["cell_errors"]]
         out.append("</ul>")
     if r.get("notes"):
         out.append("<h2>Notes</h2><ul class='notes'>" + "".join(f"<li>{e(n)}</li>" for n in r["notes"]) + "</ul>")
