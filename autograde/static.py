@@ -4,36 +4,49 @@ Two questions, both answered in the grader's own process from the cells' text:
 
 * `forbidden_uses(cells, graded, forbidden)`: does each graded function (or a helper of the
   student's that it uses) refer to an implementation the course forbids, e.g. `numpy.convolve`,
-  `scipy.signal`, `cnnkit`? Names are resolved through the notebook's imports and aliases
-  (`import numpy as np`, `from scipy import signal`, `conv = np.convolve`, `m = [np][0]`, a helper
-  that returns a module), so `np.convolve`, `signal.correlate2d`, `conv` and `m.convolve` all count.
-  Every binding of a name counts, not only the last (`if True: def convolve1d ...`, `from numpy
-  import convolve as convolve1d`), and so does what the notebook stores into the objects a graded
-  function reads (`table["f"] = np.convolve`). Code that builds names at run time (`eval`, `exec`,
-  `__import__`, `importlib`, `getattr` with a computed name, `__dict__`, `operator.attrgetter`, ...)
-  cannot be checked and counts too.
+  `scipy.signal`, `cnnkit`? Names are resolved through the notebook's imports and aliases, scope by
+  scope (`import numpy as np`, `from scipy import signal`, `conv = np.convolve`, `m = [np][0]`, a
+  helper that returns a module, a comprehension's own `np`), so `np.convolve`, `signal.correlate2d`,
+  `conv` and `m.convolve` all count. Every binding of a name counts, not only the last (`if True:
+  def convolve1d ...`, `from numpy import convolve as convolve1d`, a loop's target, a star import),
+  and so does what the notebook puts into the objects a graded function reads (`table["f"] =
+  np.convolve`, `operator.setitem(table, ...)`, a mutable default filled by a call, a library that
+  keeps what it is given, `np.seterrcall`). Code that builds names at run time (`eval`, `exec`,
+  `__import__`, `importlib`, `getattr` with a computed name, `__dict__`, `operator.attrgetter`,
+  IPython's output history `_` and `Out`, a module handed around as a value, ...) cannot be checked
+  and counts too.
 * `tampering(cells)`: does the student's code reach for the machinery a grade could be faked with:
   the interpreter's internals (`sys`, `gc`, frames, code objects, `builtins`), processes, threads,
-  files, signals, IPython's hooks and magics, computed look-ups, modules that are not installed (a
-  file the notebook wrote), or assigning into an imported module (`np.allclose = ...`)? Course
-  exercises never need these; a submission that uses them is graded without credit and listed for a
-  person to look at.
+  files (and the writers that could plant `scipy.py` or an extension module to be imported in
+  place of one), signals, IPython's hooks and magics, computed look-ups, modules that are neither
+  standard nor installed (a file the notebook wrote), or assigning into an imported module
+  (`np.allclose = ...`)? Course exercises never need these; a submission that uses them is graded
+  without credit and listed for a person to look at.
 
 Cells are read the way IPython runs them: its input transformations turn `%magic`, `%%magic`, `!cmd`
-and `name?` into calls, a single-line cell may be an automagic (`timeit f(x)`), and the code that
-`%time`, `%timeit` and `%%capture` carry is read and checked like the rest of the cell, in place (so
-a `%%time` cell's function is a definition like any other). Any other magic is a tampering finding.
-A cell that does not parse is one IPython cannot run either (it defines nothing); a cell that this
-check cannot read for another reason (nesting too deep for the grader's stack) is a finding, since
-IPython might run it: what the check cannot read, it does not credit.
+and `name?` into calls, a single-line cell may be an automagic (`timeit f(x)`, `run x.py`), and the
+code that `%time`, `%timeit`, `%%time`, `%%timeit` and `%%capture` carry is read and checked like the
+rest of the cell, in place (a `%%time` cell's function is a definition like any other). Any other
+magic is a tampering finding, and so is a magic whose code cannot be read. A cell that does not parse
+is one IPython cannot run either (it defines nothing); a cell this check cannot read for a reason of
+its own process (nesting too deep for its stack, `barry_as_FLUFL` changing the grammar) is a finding
+for every graded function and for tampering, since IPython might run it: what the check cannot read,
+it does not credit.
 
-Rules per assignment: `forbidden` is the assignment's own list (`grader.FORBIDDEN`). To it are always
-added `COURSE_MODULES`; and, unless the assignment allows library layers (06, whose list names only
-`cnnkit`, trains with PyTorch's), `LIBRARY_CONVOLUTIONS` and the `LIBRARY_NAMES` rule.
+Rules per assignment: `forbidden` is the assignment's own list (`grader.FORBIDDEN`). `COURSE_MODULES`
+are always added; `LIBRARY_CONVOLUTIONS` (NumPy's private homes of convolve and correlate, SciPy's
+convolution matrices, PyTorch's operators, cv2, skimage, TensorFlow, JAX, ...) and the
+`LIBRARY_NAMES` rule (a library attribute named like a convolution or pooling, wherever it is
+reached from, and a tensor's `.unfold`) are added unless the assignment allows library layers:
+`library=None` decides from the list, which for 06 (`["cnnkit"]`, training with PyTorch's layers)
+names nothing but the course's own modules.
 
-Every parse (ast, compile, IPython's transformer) of this module holds `_LOCK`: CPython 3.11's ast
-module fails when two threads parse at once (`SystemError: AST constructor recursion depth
-mismatch`), and a Dask worker grades submissions in several threads.
+What is not followed: values a library keeps that were not handed to it by name (a library object's
+state filled through a computation); the runtime profiler of the sandbox sees those calls.
+
+Every parse (ast, IPython's transformer) of this module holds `_LOCK`: CPython 3.11's ast module can
+fail when two threads parse at once (`SystemError: AST constructor recursion depth mismatch`), and a
+Dask worker grades submissions in several threads.
 """
 
 import ast
@@ -79,9 +92,8 @@ TAMPER_NAMES = ["os.write*", "os.pwrite*", "os.dup*", "os.fdopen", "os.open", "o
                 "pathlib.Path.chmod", "logging.FileHandler", "logging.handlers*", "logging.basicConfig"]
 # writers whose bytes the notebook chooses: a file named like a module (scipy.py, x.so) would be
 # imported in its place; a constant name with one of SAFE_SUFFIXES cannot be
-WRITERS = ["numpy.savetxt", "numpy.memmap", "numpy.lib.format.open_memmap", "torch.save", "numpy.ndarray.tofile",
-           "numpy.ndarray.dump", "torch.Tensor.numpy.().tofile"]
-WRITER_METHODS = {"tofile", "dump", "write_bytes", "write_text"}
+WRITERS = ["numpy.savetxt", "numpy.memmap", "numpy.lib.format.open_memmap", "torch.save"]
+WRITER_METHODS = {"tofile", "dump", "write_bytes", "write_text"}   # ndarray.tofile, pathlib.Path.write_text
 SAFE_SUFFIXES = (".npy", ".npz", ".txt", ".csv", ".dat", ".bin", ".pt", ".pkl", ".json", ".png", ".pdf", ".svg")
 TAMPER_CALLS = DYNAMIC_CALLS | {"open", "setattr", "delattr", "get_ipython"}
 TAMPER_ATTRS = {"__code__", "__globals__", "__builtins__", "__closure__", "__subclasses__", "__bases__", "__base__",
@@ -100,6 +112,10 @@ COMPUTED_LOOKUPS = ["importlib", "builtins", "sys.modules", "operator.attrgetter
                     "pydoc", "pkgutil", "inspect", "typing.get_type_hints", "typing.ForwardRef", "string.Formatter",
                     "runpy", "code", "codeop", "IPython", "__main__"]
 
+# builtins that keep nothing they are given and change none of it
+PURE_BUILTINS = {"print", "len", "repr", "str", "int", "float", "bool", "complex", "isinstance", "issubclass", "type",
+                 "id", "hash", "callable", "abs", "round", "min", "max", "sum", "sorted", "range", "enumerate", "zip",
+                 "format", "list", "tuple", "set", "frozenset", "dict", "any", "all", "divmod", "pow", "ord", "chr"}
 # library calls that keep nothing they are given (what they return is followed where it is bound)
 PURE_CALLS = ["functools.partial", "functools.wraps", "functools.update_wrapper", "functools.reduce", "itertools",
               "numpy.vectorize", "numpy.frompyfunc", "numpy.allclose", "numpy.array_equal", "numpy.testing",
@@ -129,9 +145,9 @@ LIBRARY_CONVOLUTIONS = [
 ]
 # a library attribute with one of these names (any part of a dotted name after the module, e.g.
 # `matplotlib.pylab.convolve`, `torch.nn.functional.torch.conv2d`) is a convolution or pooling too
-LIBRARY_NAMES = re.compile(r"(?i).*convol.*|.*correlat.*|conv(_?transpose)?[123]?d?|conv_tbc|.*pool(ing)?[123]?d?"
-                           r"|.*pool.*|toeplitz.*|circulant|hankel|unfold|fold|im2col|col2im|filter2d"
-                           r"|.*_filter[123]?d?|block_reduce|view_as_windows")
+LIBRARY_NAMES = re.compile(r"(?i).*convol.*|.*correlat.*|conv(_?transpose)?[123]?d?|conv_tbc|.*pool.*|toeplitz.*"
+                           r"|circulant|hankel|unfold|fold|im2col|col2im|filter2d|.*_filter[123]?d?|block_reduce"
+                           r"|view_as_windows")
 # modules that other modules carry as attributes (`os.sys`, `warnings.sys`, `np.ctypeslib.ctypes`)
 REEXPORTED = {"sys", "os", "builtins", "gc", "ctypes", "_ctypes", "importlib", "subprocess", "threading",
               "_thread", "multiprocessing", "pickle", "marshal", "weakref", "inspect", "atexit", "faulthandler",
@@ -139,12 +155,11 @@ REEXPORTED = {"sys", "os", "builtins", "gc", "ctypes", "_ctypes", "importlib", "
 # usual short names inside libraries: `scipy.signal._signaltools.np.convolve` is numpy.convolve
 SHORT = {"np": "numpy", "F": "torch.nn.functional", "nn": "torch.nn", "sp": "scipy"}
 
-MAGICS_ALLOWED = {"matplotlib", "time", "timeit", "precision", "pprint", "capture"}
-# the magics whose argument is Python code, read and checked like the cell's other code
-LINE_CODE_MAGICS = {"time", "timeit"}
-CELL_CODE_MAGICS = {"time", "timeit", "capture"}
-# magics with no code: harmless
+# the magics a notebook may use: those whose argument is Python code (%time, %timeit, %%time,
+# %%timeit, %%capture), read and checked like the cell's other code, and those with no code
+CODE_MAGICS = {"time", "timeit", "capture"}
 QUIET_MAGICS = {"matplotlib", "precision", "pprint"}
+MAGICS_ALLOWED = CODE_MAGICS | QUIET_MAGICS
 # magics whose code is checked, but that replace the grader's profiler or tracer while they run
 TRACING_MAGICS = {"prun", "debug"}
 MAX_MAGIC_DEPTH = 8
@@ -571,12 +586,24 @@ def _under_attribute(target, name):
 
 
 def _value_names(value):
-    """The names whose objects an expression's value may be or hold (not the functions it calls)."""
-    if value is None:
-        return set()
-    called = {id(n.func) for n in ast.walk(value) if isinstance(n, ast.Call)}
-    return {n.id for n in ast.walk(value) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-            and id(n) not in called}
+    """The names whose objects an expression's value may be or hold: `t = table`, `t = [table][0]`,
+    `t = table["a"]`, `t = wrap(table)`; not arithmetic (`x / EPS` is a new object), not what a
+    builtin that copies makes of them (`list(table)`), not the functions it calls."""
+    out, stack = set(), [value] if value is not None else []
+    while stack:
+        e = stack.pop()
+        if isinstance(e, ast.Name):
+            out.add(e.id)
+        elif isinstance(e, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Constant, ast.JoinedStr, ast.Lambda)):
+            continue
+        elif isinstance(e, ast.Call):
+            if not (isinstance(e.func, ast.Name) and e.func.id in PURE_BUILTINS):
+                stack.extend(list(e.args) + [k.value for k in e.keywords])
+            if isinstance(e.func, ast.Attribute):   # `table.get("a")`, `table.copy()`: of table
+                stack.append(e.func.value)
+        elif isinstance(e, ast.expr):
+            stack.extend(c for c in ast.iter_child_nodes(e) if isinstance(c, ast.expr))
+    return out
 
 
 def _import_bindings(node):
@@ -921,7 +948,8 @@ class _Context:
                                 self.mutations.setdefault(root, []).append((cell_id, parts, funcs))
                         elif isinstance(node, ast.Call):
                             self.calls.append((cell_id, node, funcs))
-                            for a in list(node.args) + [k.value for k in node.keywords]:
+                            pure = isinstance(node.func, ast.Name) and node.func.id in PURE_BUILTINS
+                            for a in [] if pure else list(node.args) + [k.value for k in node.keywords]:
                                 if isinstance(a, ast.Name):   # `operator.setitem(table, "f", v)`
                                     self.handed.setdefault(a.id, []).append((cell_id, [node], funcs))
                             if isinstance(node.func, ast.Attribute):
@@ -1500,8 +1528,9 @@ def _installed(dotted):
 
 
 def _shown(dotted):
-    """A dotted name for a sentence: `torch.tensor.().unfold` -> torch.tensor(...).unfold."""
-    return dotted.replace(".()", "(...)")
+    """A dotted name for a sentence: `torch.tensor.().unfold` -> torch.tensor(...).unfold (and no
+    marks of what calling a function gives)."""
+    return dotted.replace(GIVES, "").replace(".()", "(...)")
 
 
 def _unique(findings):

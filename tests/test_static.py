@@ -190,6 +190,12 @@ COMPUTED = {
     "IPython's output history": [("a", "np.convolve\n"), ("b", "def convolve1d(x, k):\n    return Out[1](x, k)\n")],
     "a name no cell defines": "def convolve1d(x, k):\n    return undefined_helper(x, k)\n",
     "a module passed around": "def run(m, x, k):\n    return m.convolve(x, k)\ndef convolve1d(x, k):\n    return run(np, x, k)\n",
+    "annotations": "x: np.convolve = 1\ndef convolve1d(x, k):\n    return __annotations__['x'](x, k)\n",
+    "sys through warnings": "import warnings\ndef convolve1d(x, k):\n    return warnings.sys.modules['numpy'].convolve(x, k)\n",
+    "__builtins__": "def convolve1d(x, k):\n    return __builtins__.getattr(np, 'convolve')(x, k)\n",
+    "getattr with a starred name": "def convolve1d(x, k):\n    return getattr(np, *['convolve'])(x, k)\n",
+    "super().__getattribute__": "def convolve1d(x, k):\n    return super(type(np), np).__getattribute__('convolve')(x, k)\n",
+    "a lambda given the module": "def convolve1d(x, k):\n    return (lambda m: m.convolve)(np)(x, k)\n",
     "typing.get_type_hints": "import typing\ndef f(a: 'np.convolve'): pass\ndef convolve1d(x, k):\n    return typing.get_type_hints(f)['a'](x, k)\n",
 }
 
@@ -265,6 +271,9 @@ def convolve1d(x, k):
               "for f in (convolve1d, np.convolve):\n    print(f(x, k))\n")],
     "a helper and a constant": '''
 EPS = 1e-12
+scaled = np.ones(3) / EPS
+scaled[0] = np.convolve([1.0], [EPS])[0]     # a scratch computation next to the constant
+print(EPS, np.convolve([1.0], [1.0]))
 
 def flip(k):
     return np.asarray(k, dtype=float)[::-1]
@@ -327,6 +336,14 @@ BINDINGS = {
                          ("h", "def convolve1d(x, k):\n    return table['f'](x, k)\n")],
     "a second name for the same dict": [("t", "table = {}\nt = table\nt['f'] = np.convolve\n"),
                                         ("h", "def convolve1d(x, k):\n    return table['f'](x, k)\n")],
+    "a nested dict": "d = {'a': {}}\nd['a']['f'] = np.convolve\ndef convolve1d(x, k):\n    return d['a']['f'](x, k)\n",
+    "an instance's method stores it": "class H:\n    def set(self, f):\n        self.f = f\nh = H()\nh.set(np.convolve)\n"
+                                      "def convolve1d(x, k):\n    return h.f(x, k)\n",
+    "a helper rebound by a global": "def setup():\n    global helper\n    helper = np.convolve\ndef helper(x, k):\n    return x\n"
+                                    "setup()\ndef convolve1d(x, k):\n    return helper(x, k)\n",
+    "deleted and bound again": "def convolve1d(x, k):\n    return x\ndel convolve1d\nconvolve1d = signal.convolve\n",
+    "augmented assignment": "impls = []\nimpls += [np.convolve]\ndef convolve1d(x, k):\n    return impls[0](x, k)\n",
+    "a walrus in a comprehension": "[(impl := np.convolve) for _ in [0]]\ndef convolve1d(x, k):\n    return impl(x, k)\n",
     "a library that keeps it": [("t", "np.seterrcall(np.convolve)\n"),
                                 ("h", "def convolve1d(x, k):\n    return np.geterrcall()(x, k)\n")],
 }
@@ -400,6 +417,13 @@ LIBRARY_NEAR_MISSES = {
     "einsum and tensordot": "def convolve1d(x, k):\n    w = np.lib.stride_tricks.sliding_window_view(np.pad(x, len(k) - 1), len(k))\n"
                             "    return np.einsum('ij,j->i', w, k[::-1]) + np.tensordot(w, k[::-1], 1) * 0\n",
     "fft by hand": "def convolve1d(x, k):\n    n = len(x) + len(k) - 1\n    return np.real(np.fft.ifft(np.fft.fft(x, n) * np.fft.fft(k, n)))\n",
+    "scipy.fft by hand": "import scipy.fft\ndef convolve1d(x, k):\n    n = len(x) + len(k) - 1\n"
+                         "    return scipy.fft.irfft(scipy.fft.rfft(x, n) * scipy.fft.rfft(k, n), n)\n",
+    "an alias of sliding windows": "from numpy.lib.stride_tricks import sliding_window_view as swv\n"
+                                   "def convolve1d(x, k):\n    return swv(np.pad(x, len(k) - 1), len(k)) @ k[::-1]\n",
+    "a method of its own named conv": "class Net:\n    def conv(self, x, k):\n"
+                                      "        return np.array([x[i:i + len(k)] @ k for i in range(len(x) - len(k) + 1)])\n"
+                                      "net = Net()\ndef convolve1d(x, k):\n    return net.conv(np.pad(x, len(k) - 1), k[::-1])\n",
     "own helpers named like the library": "def conv(x, k):\n    return np.array([sum(x[i - j] * k[j] for j in range(len(k)) if 0 <= i - j < len(x)) "
                                            "for i in range(len(x) + len(k) - 1)])\n"
                                            "def convolve1d(x, k):\n    return conv(x, k)\n",
