@@ -66,9 +66,12 @@ HIDE = {
                            "numpy.core.numeric": ["convolve", "correlate"],
                            "scipy.linalg._special_matrices": ["toeplitz", "circulant", "hankel",
                                                               "convolution_matrix"]}},
-    # assignment 06 builds networks from PyTorch's layers: only the course's own models are hidden
-    # (the checks stay: their probes run the student's classes in the sandbox)
-    "06": {"stub": ["cnnkit.reference", "cnnkit.torch", "cnnkit._args", "cnnkit.architectures", "cnnkit.benchmark"]},
+    # assignment 06 builds networks from PyTorch's layers: torch stays, the course's own models are
+    # hidden, and so are the checks (their reference networks, training loop and judges) but for the
+    # probes, which run the student's classes in the sandbox and hold no answer, and the inputs
+    "06": {"keep": {"cnnkit.checks": ["inputs", "probes06"]},
+           "stub": ["cnnkit.reference", "cnnkit.torch", "cnnkit.checks", "cnnkit._args", "cnnkit.architectures",
+                    "cnnkit.benchmark"]},
 }
 # the data sets the sandbox shows (glob patterns under the data root; None: all of it). In 06 the
 # grader measures trained networks on the test split itself, so the student's process never has it

@@ -232,6 +232,165 @@ def test_importing_the_checks_does_not_import_torch():
     assert out.strip() == "False"
 
 
+# ----------------------------------------------------------------------------- the probes, apart
+
+PROBES06 = "cnnkit.checks.probes06"
+# what probes06 may import: while graded every other module of cnnkit.checks is a stub
+PROBE_IMPORTS = {"math", "time", "pathlib", "numpy", "torch", "torch.nn", "torch.nn.functional",
+                 "torch.utils.data", "torch.utils.data._utils.collate", "cnnkit", "cnnkit.data",
+                 "cnnkit.checks.inputs"}
+
+
+def test_every_case_names_a_probe_of_the_probes_module():
+    from autograde.sandbox import probe_name
+    from cnnkit.checks import probes06
+    for name in NAMES:
+        for case in A06.cases(name) + A06.cases(name, hidden=True):
+            assert case.probe.__module__ == PROBES06 and getattr(probes06, case.probe.__name__) is case.probe
+            assert probe_name(case.probe).startswith(PROBES06 + ":_probe_"), probe_name(case.probe)
+
+
+def test_the_probes_module_holds_no_answer():
+    """No reference, judge or mistake in probes06, and nothing imported from the rest of the checks."""
+    import ast
+    import inspect
+    from cnnkit.checks import probes06
+    names = set(vars(probes06))
+    assert not any(n.lower().startswith(("reference", "_reference")) for n in names)
+    assert not names & {"REFERENCE", "_variant_train", "_training_mistake", "_loss_mistake", "_accuracy_mistake",
+                        "_per_batch", "Graded", "register", "Mistake", "THRESHOLDS", "_LAYERS", "_EXPECTED"}
+    assert not any(n.startswith("_judge") for n in names)
+    reference = {getattr(a06, n) for n in dir(a06) if n.startswith("reference_")}
+    assert not reference & {v for v in vars(probes06).values() if callable(v)}
+    imported = set()
+    for node in ast.walk(ast.parse(inspect.getsource(probes06))):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "a relative import would meet a stub while graded"
+            imported |= {node.module} | {f"{node.module}.{a.name}" for a in node.names
+                                         if f"{node.module}.{a.name}" in PROBE_IMPORTS}
+    assert imported <= PROBE_IMPORTS | {f"{m}.{n}" for m in PROBE_IMPORTS for n in ("DataLoader", "TensorDataset",
+                                                                                   "default_collate", "nn", "Path")}
+    assert not any(m.startswith(("cnnkit.checks.a06", "cnnkit.checks.core", "cnnkit.reference")) for m in imported)
+
+
+def test_the_sandbox_of_06_shows_the_probes_and_hides_the_rest_of_the_checks():
+    from autograde import grader, hidden
+    rules = grader.HIDE["06"]
+    assert "cnnkit.checks" in rules["stub"] and rules["keep"]["cnnkit.checks"] == ["inputs", "probes06"]
+    folder = hidden.locate("cnnkit.checks")[0]
+    covered = {dst for _, dst in hidden.plan(rules)}
+    assert folder / "__init__.py" in covered and folder / "probes06.py" not in covered
+    assert {folder / f for f in ("a06.py", "core.py", "a01.py")} <= covered
+
+
+_STUBBED = r"""
+import importlib.util, pickle, sys
+import cnnkit
+stub, given, results = sys.argv[1:4]
+# cnnkit.checks as the grading sandbox shows it: the stub package, with only inputs and probes06 real
+spec = importlib.util.spec_from_file_location("cnnkit.checks", stub, submodule_search_locations=[])
+module = importlib.util.module_from_spec(spec)
+sys.modules["cnnkit.checks"] = cnnkit.checks = module
+spec.loader.exec_module(module)
+probes06 = importlib.import_module("cnnkit.checks.probes06")
+assert probes06.__file__.endswith("probes06.py") and "stub-cnnkit.checks" in module.__file__
+import torch
+import torch.nn.functional as F
+from torch import nn
+from cnnkit import data
+
+with open(given, "rb") as f:
+    cases, train = pickle.load(f)
+data.load = lambda ds, split="train", *a, **k: tuple(v.copy() for v in train[ds])   # the training split only
+
+
+class MLP(nn.Module):
+    def __init__(self, d, h, c):
+        super().__init__()
+        self.a, self.b = nn.Linear(d, h), nn.Linear(h, c)
+
+    def forward(self, x):
+        return self.b(F.relu(self.a(x.flatten(1))))
+
+
+class LeNet5(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5),
+                                 nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 120, 5), nn.ReLU(), nn.Flatten(),
+                                 nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def train_one_epoch(model, loader, optimizer, device):
+    model.train()
+    total = n = 0
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        total, n = total + loss.item() * len(y), n + len(y)
+    return total / n
+
+
+def evaluate(model, loader, device):
+    model.eval()
+    hits = n = 0
+    with torch.no_grad():
+        for x, y in loader:
+            hits += (model(x.to(device)).argmax(1).cpu() == y).sum().item()
+            n += len(y)
+    return hits / n
+
+
+yours = {"MLP": MLP, "LeNet5": LeNet5, "train_one_epoch": train_one_epoch, "evaluate": evaluate}
+out = []
+for name, probe, args, kwargs in cases:      # as the runner does: the probe by name, then called
+    where, _, qualname = probe.partition(":")
+    fn = getattr(__import__(where, fromlist=["_"]), qualname)
+    out.append(fn(yours[name], {"train_one_epoch": train_one_epoch}, *args, **kwargs))
+loaded = sorted(m for m in sys.modules if m.startswith("cnnkit.checks."))
+real = sorted(m for m in sys.modules if m.startswith("cnnkit") and getattr(sys.modules[m], "__file__", None))
+stubbed = not hasattr(importlib.import_module("cnnkit.checks.a06"), "__file__")     # the rest is the stub's
+with open(results, "wb") as f:
+    pickle.dump((out, loaded, real, stubbed), f)
+"""
+
+
+def test_the_probes_run_where_the_rest_of_the_checks_is_a_stub(monkeypatch, tmp_path):
+    """As in the grading sandbox: cnnkit.checks is the stub but for probes06 (and inputs); every probe
+    runs the student's objects there, importing nothing else of the checks, and the judge, here,
+    passes what came back."""
+    from autograde import hidden
+    from autograde.sandbox import probe_name
+    train, test = _synthetic_training(300, "mnist", 1), _synthetic_training(200, "mnist", 2)
+    monkeypatch.setattr(a06, "_test_split", lambda dataset: tuple(a.copy() for a in test))
+    monkeypatch.setitem(a06.RECIPES, "mnist", dict(a06.RECIPES["mnist"], epochs=1, batch_size=50, lr=0.05))
+    cases = [c for name in NAMES if name != "CifarNet" for c in A06.cases(name)] + [_training_case("LeNet5")]
+    folder = hidden.locate("cnnkit.checks")[0]
+    stub = hidden.stub_package("cnnkit.checks", ["inputs", "probes06"], folder) / "__init__.py"
+    given, results = tmp_path / "cases.pkl", tmp_path / "results.pkl"
+    given.write_bytes(pickle.dumps(([(c.name, probe_name(c.probe), c.args, c.kwargs) for c in cases],
+                                    {"mnist": train})))
+    subprocess.run([sys.executable, "-c", _STUBBED, str(stub), str(given), str(results)], check=True, timeout=300)
+    out, loaded, real, stubbed = pickle.loads(results.read_bytes())
+    assert stubbed and loaded == [PROBES06], "importing and running the probes imports no other module of the checks"
+    assert not [m for m in real if m.startswith(("cnnkit.checks.a", "cnnkit.checks.core", "cnnkit.reference"))]
+    for case, result in zip(cases[:-1], out):
+        v = checks.judge(case, result)
+        assert v.passed, v.message
+    trained = out[-1]
+    assert trained["predicted"].shape == (200,) and trained["steps"] == 6
+    accuracy = float(np.mean(trained["predicted"] == test[1][a06._test_order(200, cases[-1].args[1])]))
+    assert checks.judge(cases[-1], trained).passed == (accuracy >= a06.THRESHOLDS["mnist"])
+
+
 # ----------------------------------------------------------------------------- cases
 
 @pytest.fixture
@@ -265,8 +424,9 @@ def test_a_training_case_carries_the_test_images_permuted_and_never_the_labels(n
     images, labels = test_split[dataset]
     cases = [_training_case(name, seed) for seed in (0, 1)]
     sent = [pickle.loads(pickle.dumps(c.args)) for c in cases]
-    for (ds, seed, carried), case in zip(sent, cases):
+    for (ds, seed, carried, recipe), case in zip(sent, cases):
         assert ds == dataset and seed == case.args[1] and carried.dtype == np.uint8
+        assert recipe == a06.RECIPES[dataset]       # the grader's recipe travels with the case
         order = a06._test_order(len(images), seed)
         np.testing.assert_array_equal(carried, images[order])
         assert sorted(order.tolist()) == list(range(len(images))) and not np.array_equal(order, np.arange(len(images)))

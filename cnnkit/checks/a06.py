@@ -4,10 +4,13 @@ accuracy a trained LeNet-5 and CifarNet reach on the real test sets.
 Graded: MLP(in_features, hidden, classes), train_one_epoch(model, loader, optimizer, device),
 evaluate(model, loader, device) -> accuracy, LeNet5(), CifarNet().
 
-None of these is a function of arrays, so every case is a *probe* (`Case.probe`): a function of this
-module that the grader runs in the student's process, which uses the student's object its own way and
-returns plain numbers and arrays; the judges here compare those with what the reference gives, in a
-process that never ran student code.
+None of these is a function of arrays, so every case is a *probe* (`Case.probe`): a function of
+`cnnkit.checks.probes06` that the grader runs in the student's process, which uses the student's object
+its own way and returns plain numbers and arrays; the judges here compare those with what the
+reference gives, in a process that never ran student code. The probes live in a module of their own,
+which holds no answer, because it is the one module of the checks (with `inputs`) that the grading
+sandbox leaves importable: the reference networks, the reference training loop and evaluation, the
+judges and the mistakes they recognise are here only, out of the student's reach.
 
 - The model classes are built under a fixed seed and run on a seeded batch: the probe reports the
   number of trainable parameters and their shapes, the output (and the output for a batch of one).
@@ -27,7 +30,8 @@ process that never ran student code.
   compared with the predictions), are noticed even on a machine without a GPU; labels compared on the
   CPU with predictions brought back there are fine.
 - The hidden cases of LeNet5 and CifarNet include training: the student's class, trained with the
-  student's train_one_epoch under the grader's recipe (`RECIPES`) on the real training split, must
+  student's train_one_epoch under the grader's recipe (`RECIPES`, which the case carries) on the
+  real training split, must
   reach `THRESHOLDS` on the real test split. The grader measures that, not the student's process: the
   case carries the test images (`TestImages`: the real test split's uint8 images, permuted by the
   case's seed, sent as a plain array), the probe returns the class the trained network predicts for
@@ -38,20 +42,20 @@ torch is imported only when a probe or judge runs, so the other assignments' che
 """
 
 import math
-import time
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 
 from .core import Case, Graded, Verdict, _as_plain, heading, register
+# what the grading sandbox runs: the probes and what they need (no answer among them)
+from .probes06 import (CLASSES, ForwardError, _MODEL_INPUT, _describe, _eval_data, _eval_model,  # noqa: F401
+                       _probe_evaluate, _probe_model, _probe_train, _probe_trained, _torch)
 
 ASSIGNMENT = "06"
 FUNCTIONS = ("MLP", "train_one_epoch", "evaluate", "LeNet5", "CifarNet")
 
 LENET5_PARAMETERS = 61_706
 CIFARNET_PARAMETERS = 62_006
-CLASSES = 10
 
 # what the trained networks must reach on the real test sets (10,000 images each)
 THRESHOLDS = {"mnist": 0.985, "cifar10": 0.60}
@@ -60,14 +64,14 @@ THRESHOLDS = {"mnist": 0.985, "cifar10": 0.60}
 # images normalised with the data set's mean and standard deviation (cnnkit.data.NORMALIZATION);
 # CIFAR-10 images flipped left-right at random. On one CPU thread each takes about a minute when
 # graded; the classic LeNet-5 (tanh, average pooling) and a ReLU/max-pooling one reach 98.9-99.2%
-# on the test set over seeds, CifarNet 65-67%.
+# on the test set over seeds, CifarNet 65-67%. A training case carries its recipe (a copy of the
+# entry, made with the case), and the probe trains by it.
 RECIPES = {
     "mnist": {"epochs": 5, "batch_size": 128, "lr": 0.15, "momentum": 0.9, "pct_start": 0.25, "flip": False},
     "cifar10": {"epochs": 6, "batch_size": 128, "lr": 0.05, "momentum": 0.9, "pct_start": 0.25, "flip": True},
 }
 TRAINING_SECONDS = 300.0       # the time limit of one training case when grading
 
-_MODEL_INPUT = {"LeNet5": (1, 28, 28), "CifarNet": (3, 32, 32)}
 _DATASET = {"LeNet5": "mnist", "CifarNet": "cifar10"}
 _DATASET_NAME = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 _EXPECTED = {"LeNet5": LENET5_PARAMETERS, "CifarNet": CIFARNET_PARAMETERS}
@@ -87,187 +91,6 @@ _SOFTMAX = ("the outputs are probabilities (each row is non-negative and sums to
             "log-softmax itself, so a softmax in forward squashes the gradients and training stalls")
 _RELU_OUT = ("the outputs are never negative: there is an activation after the last linear layer; the "
              "logits come straight out of the last linear layer, with no ReLU after it")
-
-
-class ForwardError(Exception):
-    """A model's forward pass failed on the probe's batch; the message says why, and what is likely wrong."""
-
-
-# ----------------------------------------------------------------------------- torch, lazily
-
-_T = {}
-
-
-def _torch():
-    """torch and the helpers built on it, made on first use."""
-    if not _T:
-        import torch
-        _T["torch"] = torch
-        _T["Marked"] = _marked_class(torch)
-    return _T["torch"]
-
-
-# roles ("x", "y") of batches that reached the model, or met the device's tensors, without `.to(device)`
-_UNMOVED = set()
-# the device the probe hands the graded function: `.to(_DEVICE[0])` keeps a tensor on it
-_DEVICE = [None]
-
-# The marks a tensor carries, as a set of roles:
-#   "x", "y"  computed from a batch's images / labels that were never moved with `.to(device)`;
-#   "dev"     on the device: the model's output and what is computed from it, until `.cpu()` (or
-#             `.to("cpu")`, `.to(other_tensor.device)`) brings it back.
-# Images that were not moved are noticed where they reach the model (a pre-hook); labels that were
-# not moved where they meet a tensor on the device (the loss, comparing predictions with them): on a
-# GPU that mixes devices and fails. Labels compared on the CPU with predictions brought back there
-# are fine on any machine.
-
-
-def _marked_class(torch):
-    moves = {torch.Tensor.to, torch.Tensor.cuda}
-    # ops where a CPU index tensor may meet a tensor on the GPU
-    indexing = {torch.Tensor.__getitem__, torch.Tensor.__setitem__}
-
-    def marks_in(obj, found):
-        """[(roles, ndim)] of the marked tensors in obj (args, lists, dicts)."""
-        if isinstance(obj, Marked):
-            found.append((getattr(obj, "_roles", frozenset()), obj.dim()))
-        elif isinstance(obj, (list, tuple)):
-            for o in obj:
-                marks_in(o, found)
-        elif isinstance(obj, dict):
-            for o in obj.values():
-                marks_in(o, found)
-        return found
-
-    def to_host(func, args, kwargs):
-        """Whether a move sends a tensor on the device back to the CPU."""
-        if func is torch.Tensor.cuda:
-            return False
-        targets = list(args[1:]) + [kwargs[k] for k in ("device", "other") if k in kwargs]
-        for t in targets:
-            if isinstance(t, Marked):
-                return "dev" not in getattr(t, "_roles", ())
-            if isinstance(t, torch.Tensor):
-                return True
-            if isinstance(t, str) and t.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta"):
-                return t.split(":")[0] == "cpu"
-            if isinstance(t, torch.device):
-                return t is not _DEVICE[0] and t.type == "cpu"
-        return False            # a change of dtype only
-
-    class Marked(torch.Tensor):
-        """A tensor as the probe's loaders and model hand it out, marked with where it is (see
-        above); what is computed from it keeps the marks of its inputs."""
-
-        @classmethod
-        def __torch_function__(cls, func, types, args=(), kwargs=None):
-            kwargs = kwargs or {}
-            with torch._C.DisableTorchFunctionSubclass():
-                found = marks_in(args, [])
-                marks_in(kwargs, found)
-            roles = frozenset().union(*(r for r, _ in found)) if found else frozenset()
-            if func not in moves and func not in indexing and "dev" in roles and \
-                    any("y" in r and nd > 0 and "dev" not in r for r, nd in found):
-                _UNMOVED.add("y")
-            with torch._C.DisableTorchFunctionSubclass():
-                out = func(*args, **kwargs)
-            if func in moves:
-                roles = roles - {"x", "y"}
-                if to_host(func, args, kwargs):
-                    roles = roles - {"dev"}
-            elif func is torch.Tensor.cpu:
-                roles = roles - {"dev"}
-            if isinstance(out, torch.Tensor) and not isinstance(out, torch.nn.Parameter):
-                out = _with_roles(out, roles)
-            return out
-
-    return Marked
-
-
-def _with_roles(t, roles):
-    """t marked with `roles`; a plain tensor when there are none."""
-    torch = _torch()
-    if not roles:
-        return t.as_subclass(torch.Tensor) if isinstance(t, _T["Marked"]) else t
-    m = t.as_subclass(_T["Marked"])
-    m._roles = frozenset(roles)
-    return m
-
-
-def _mark(t, role):
-    return _with_roles(t, {role})
-
-
-def _marked_collate(batch):
-    """The DataLoader's usual batch, each tensor marked (x: "x", y: "y")."""
-    from torch.utils.data._utils.collate import default_collate
-    x, y = default_collate(batch)
-    return [_mark(x, "x"), _mark(y, "y")]
-
-
-def _unmoved_hook(module, inputs):
-    for a in inputs:
-        if isinstance(a, _T["Marked"]) and "x" in getattr(a, "_roles", ()):
-            _UNMOVED.add("x")
-
-
-def _on_device_hook(module, inputs, output):
-    """The model's output is on the device: marked "dev" (with the marks it already has)."""
-    if isinstance(output, _T["torch"].Tensor):
-        return _with_roles(output, set(getattr(output, "_roles", ())) | {"dev"})
-    return output
-
-
-def _loader(x, y, batch_size):
-    """A DataLoader over (x, y) in order, whose batches are marked; its own generator, so iterating it
-    never touches torch's global random state."""
-    torch = _torch()
-    from torch.utils.data import DataLoader, TensorDataset
-    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False, collate_fn=_marked_collate,
-                      generator=torch.Generator().manual_seed(0))
-
-
-def _number(v):
-    """(value, is a float): what a graded function returned, as a number for the judge."""
-    torch = _torch()
-    if isinstance(v, (float, np.floating)) and not isinstance(v, bool):
-        try:
-            return float(v), True
-        except Exception:
-            return math.nan, False
-    try:
-        if isinstance(v, torch.Tensor) and v.numel() == 1:
-            return float(v.detach().cpu().reshape(())), False
-        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-            return float(v), False
-    except Exception:
-        pass
-    return math.nan, False
-
-
-def _student_traceback(e):
-    """e's traceback, cut after the last frame of the student's code: an error the probe reports in its
-    own words then still points at the student's line (check() and the grader name the innermost one)."""
-    try:
-        import torch
-        skip = (str(Path(torch.__file__).parent), str(Path(__file__).parent))
-        tb, last = e.__traceback__, None
-        while tb is not None:
-            if not tb.tb_frame.f_code.co_filename.startswith(skip):
-                last = tb
-            tb = tb.tb_next
-        if last is not None:
-            last.tb_next = None
-        return e.__traceback__
-    except Exception:
-        return None
-
-
-def _describe(e):
-    try:
-        return f"{type(e).__name__}: {e}"
-    except Exception:
-        return type(e).__name__
 
 
 # ----------------------------------------------------------------------------- the reference
@@ -324,202 +147,6 @@ def reference_mlp(in_features, hidden, classes):
 
 REFERENCE = {"LeNet5": reference_lenet5, "CifarNet": reference_cifarnet, "MLP": reference_mlp,
              "train_one_epoch": reference_train_one_epoch, "evaluate": reference_evaluate}
-
-
-# ----------------------------------------------------------------------------- model probes
-
-def _shape_table(params):
-    """The shapes of the trainable tensors as an int array (P, 5): ndim, then the sizes (0-padded)."""
-    rows = []
-    for p in params[:512]:
-        s = tuple(int(d) for d in p.shape)[:4]
-        rows.append([len(p.shape)] + list(s) + [0] * (4 - len(s)))
-    return np.array(rows, dtype=np.int64).reshape(-1, 5)
-
-
-def _forward(model, x, name):
-    """model(x) as a float64 array; a failure becomes a ForwardError naming the likely mistake."""
-    torch = _torch()
-    try:
-        out = model(x)
-    except Exception as e:
-        raise ForwardError(_forward_failure(model, x, name, e)).with_traceback(_student_traceback(e)) from None
-    if not isinstance(out, torch.Tensor):
-        raise ForwardError(f"forward returned a {type(out).__name__}, not a tensor: return the logits, "
-                           f"a tensor of shape (N, {'classes' if name == 'MLP' else CLASSES})")
-    return out.detach().double().cpu().numpy()
-
-
-def _forward_failure(model, x, name, e):
-    """What went wrong in a forward pass: the likely mistake (or a hint), then the student's error (the
-    place in their code follows it in the message)."""
-    import torch.nn.functional as F
-
-    def works(z):
-        try:
-            model(z)
-            return True
-        except Exception:
-            return False
-
-    what = f"the forward pass on a batch of shape {tuple(x.shape)} failed"
-    if name == "LeNet5" and works(F.pad(x, (2, 2, 2, 2))):
-        what += (": [no_padding] the network works on 32x32 images but not on MNIST's 28x28: the first "
-                 "convolution needs padding=2, so that its maps are 28x28 as in the classic LeNet-5 on 32x32 "
-                 "input (and the third convolution finds 5x5 maps)")
-    elif name == "MLP" and x.dim() > 2 and works(x.flatten(1)):
-        what += (": [no_flatten] the network works on flattened input but not on images: flatten each example "
-                 "first, keeping the batch axis (x.flatten(1), x.view(len(x), -1) or nn.Flatten())")
-    elif name == "CifarNet":
-        what += ("\n  hint: a 32x32 image gives 28x28 maps after the first 5x5 convolution, 14x14 after pooling, "
-                 "10x10 after the second convolution and 5x5 after the second pooling: 16 * 5 * 5 = 400 values "
-                 "per image for the first fully connected layer (flatten with x.flatten(1))")
-    elif name == "LeNet5":
-        what += ("\n  hint: with padding=2 the maps are 28x28 after the first convolution, 14x14 after pooling, "
-                 "10x10 after the second convolution, 5x5 after pooling and 1x1 after the third convolution: "
-                 "120 values per image for the fully connected layers (flatten with x.flatten(1))")
-    return what + f"\n  it raised {_describe(e)[:400]}"
-
-
-def _probe_model(cls, others, name, seed, batch, init=(), input_shape=None):
-    """Build `cls(*init)` under `seed`, count its parameters, run it on a seeded batch and on its first
-    image alone (evaluation mode, no gradients)."""
-    torch = _torch()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = cls(*init)
-    if not isinstance(model, torch.nn.Module):
-        return {"module": 0}
-    params = [p for p in model.parameters() if p.requires_grad]
-    shape = (batch,) + tuple(input_shape or _MODEL_INPUT[name])
-    x = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
-    model.eval()
-    with torch.no_grad():
-        out = _forward(model, x, name)
-        one = _forward(model, x[:1], name)
-    result = {"module": 1, "params": int(sum(p.numel() for p in params)), "shapes": _shape_table(params),
-              "output": out, "output_one": one, "no_gradient": _without_gradient(model, x, params, seed)}
-    if name == "MLP":
-        result["x"] = x.double().numpy()
-        result["weights"] = [p.detach().double().cpu().numpy() for p in params[:8]]
-    return result
-
-
-def _without_gradient(model, x, params, seed):
-    """How many trainable tensors get no gradient (or only zeros) from a random loss of one training-mode
-    forward pass: layers made in __init__ but never used in forward, or a computation cut off by
-    .detach(), .numpy() or torch.no_grad()."""
-    torch = _torch()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model.train()
-        for p in params:
-            p.grad = None
-        try:
-            out = model(x)
-            weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed))
-            (out * weights).sum().backward()
-        except Exception as e:
-            raise ForwardError(f"a forward and backward pass in training mode failed; the output must be computed "
-                               f"from the input with torch operations, so that loss.backward() reaches every "
-                               f"parameter\n  it raised {_describe(e)[:400]}").with_traceback(
-                                   _student_traceback(e)) from None
-        missing = sum(p.grad is None or not bool(p.grad.abs().sum() > 0) for p in params)
-        for p in params:
-            p.grad = None
-        model.eval()
-    return int(missing)
-
-
-def _probe_trained(cls, others, dataset, seed, images):
-    """Train `cls()` with the student's train_one_epoch under the grader's recipe on the real training
-    split, then the class it predicts for each of `images` (the test split's images as the grader sent
-    them, uint8 in the publisher's layout): the judge, which alone has the labels, measures them.
-    Nothing here reads the test split's files."""
-    torch = _torch()
-    train_one_epoch = others.get("train_one_epoch")
-    if not callable(train_one_epoch):
-        raise TypeError("training the network needs your train_one_epoch, which is not defined")
-    started = time.monotonic()
-    recipe = RECIPES[dataset]
-    xt = _test_tensor(dataset, images)
-    x, y = _dataset_tensors(dataset, "train")
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    from torch.utils.data import DataLoader, TensorDataset
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = cls()
-        if not isinstance(model, torch.nn.Module):
-            raise TypeError(f"{type(model).__name__} is not a torch.nn.Module")
-        params = int(sum(p.numel() for p in model.parameters() if p.requires_grad))
-        model = model.to(device)
-        optimizer = torch.optim.SGD(model.parameters(), lr=recipe["lr"], momentum=recipe["momentum"], nesterov=True)
-        steps = recipe["epochs"] * math.ceil(len(x) / recipe["batch_size"])
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe["lr"], total_steps=steps,
-                                                       pct_start=recipe["pct_start"])
-        done = [0]
-
-        def advance(opt, args, kwargs):
-            done[0] += 1
-            if done[0] < steps:          # never past the end of the schedule, whatever the loop does
-                schedule.step()
-
-        optimizer.register_step_post_hook(advance)
-        collate = _Flips(seed) if recipe["flip"] else None
-        loader = DataLoader(TensorDataset(x, y), batch_size=recipe["batch_size"], shuffle=True,
-                            generator=torch.Generator().manual_seed(seed), collate_fn=collate)
-        losses = []
-        for _ in range(recipe["epochs"]):
-            losses.append(_number(train_one_epoch(model, loader, optimizer, device))[0])
-        predicted = _predictions(model, xt, device)
-    return {"predicted": predicted, "losses": np.array(losses, dtype=np.float64), "params": params,
-            "steps": done[0], "seconds": round(time.monotonic() - started, 1)}
-
-
-class _Flips:
-    """A collate function: the usual batch, with a random half of the images flipped left to right."""
-
-    def __init__(self, seed):
-        self.generator = _torch().Generator().manual_seed(seed + 1)
-
-    def __call__(self, batch):
-        torch = _torch()
-        from torch.utils.data._utils.collate import default_collate
-        x, y = default_collate(batch)
-        flip = torch.rand(len(x), generator=self.generator) < 0.5
-        return [torch.where(flip[:, None, None, None], x.flip(3), x), y]
-
-
-def _dataset_tensors(dataset, split):
-    """The real images as normalised float32 (N, C, H, W) and int64 labels, on the CPU."""
-    from .. import data
-    images, labels = data.load(dataset, split)
-    mean, std = data.NORMALIZATION[dataset]
-    return data.to_tensors(images, labels, mean=mean, std=std)
-
-
-def _test_tensor(dataset, images):
-    """The test images a training case carries (uint8, (N, 28, 28) or (N, 32, 32, 3)), normalised with
-    the training split's statistics as the loaders do: float32 (N, C, H, W)."""
-    from .. import data
-    images = np.asarray(images)
-    shape = {"mnist": (28, 28), "cifar10": (32, 32, 3)}[dataset]
-    if images.dtype != np.uint8 or images.ndim != 1 + len(shape) or images.shape[1:] != shape:
-        raise ValueError(f"the test images must be uint8 of shape (N, {', '.join(map(str, shape))}), got "
-                         f"{images.dtype} of shape {images.shape}")
-    mean, std = data.NORMALIZATION[dataset]
-    return data.images_to_tensor(images, mean=mean, std=std)
-
-
-def _predictions(model, x, device, batch=1000):
-    """The class of the largest logit for each image of x, in evaluation mode without gradients: int64 (N,)."""
-    torch = _torch()
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            out.append(model(x[i:i + batch].to(device)).argmax(dim=1).cpu())
-    return torch.cat(out).numpy().astype(np.int64) if out else np.zeros(0, dtype=np.int64)
 
 
 # ----------------------------------------------------------------------------- the test split, in the grader
@@ -582,125 +209,6 @@ class TestImages:
         return f"TestImages({self.dataset!r}, seed={self.seed})"
 
 
-# ----------------------------------------------------------------------------- train_one_epoch probe
-
-_TRAIN_INPUT = {"conv": (1, 8, 8), "mlp": (12,)}
-_TRAIN_CLASSES = {"conv": 3, "mlp": 4}
-
-
-def _small_model(kind):
-    """The network train_one_epoch trains: batch norm and dropout, so train() matters."""
-    from torch import nn
-    if kind == "conv":
-        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-                             nn.Flatten(), nn.Dropout(0.25), nn.Linear(64, 3))
-    return nn.Sequential(nn.Linear(12, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 4))
-
-
-def _synthetic(shape, classes, seed, n):
-    """n seeded examples of `shape` with labels a linear rule gives (so that there is something to learn)."""
-    torch = _torch()
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn((n,) + tuple(shape), generator=g)
-    w = torch.randn(int(np.prod(shape)), classes, generator=g)
-    return x, (x.reshape(n, -1) @ w).argmax(dim=1)
-
-
-def _flat(tensors):
-    torch = _torch()
-    ts = [t.detach().reshape(-1).double().cpu() for t in tensors]
-    return torch.cat(ts).numpy() if ts else np.zeros(0)
-
-
-def _probe_train(fn, others, kind, seed, n, batch_size, lr, momentum, weight_decay):
-    """One epoch of `fn` on the small network (handed over in evaluation mode), what it returned, and
-    the network afterwards; hooks count forward passes (and those in evaluation mode) and steps."""
-    torch = _torch()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = _small_model(kind)
-        model.eval()
-        x, y = _synthetic(_TRAIN_INPUT[kind], _TRAIN_CLASSES[kind], seed, n)
-        loader = _loader(x, y, batch_size)
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-        seen = {"forwards": 0, "eval": 0, "steps": 0}
-
-        def pre(module, inputs):
-            seen["forwards"] += 1
-            seen["eval"] += not module.training
-            _unmoved_hook(module, inputs)
-
-        def stepped(opt, args, kwargs):
-            seen["steps"] += 1
-
-        model.register_forward_pre_hook(pre)
-        model.register_forward_hook(_on_device_hook)
-        optimizer.register_step_post_hook(stepped)
-        _UNMOVED.clear()
-        device = _DEVICE[0] = torch.device("cpu")
-        torch.manual_seed(seed + 1)     # the dropout masks
-        value, is_float = _number(fn(model, loader, optimizer, device))
-        unmoved = set(_UNMOVED)
-        params = _flat(model.parameters())
-        buffers = _flat([b for b in model.buffers() if b.dtype.is_floating_point])
-    return {"loss": value, "is_float": int(is_float), "params": params, "buffers": buffers,
-            "forwards": seen["forwards"], "eval_forwards": seen["eval"], "steps": seen["steps"],
-            "batches": len(loader), "unmoved_x": int("x" in unmoved), "unmoved_y": int("y" in unmoved)}
-
-
-# ----------------------------------------------------------------------------- evaluate probe
-
-def _eval_model(d, classes):
-    from torch import nn
-    return nn.Sequential(nn.Flatten(), nn.Linear(d, 24), nn.ReLU(), nn.Dropout(0.5), nn.Linear(24, classes))
-
-
-def _eval_data(model, shape, classes, seed, n):
-    """n seeded examples; about 60% of the labels are what the model predicts (the last one always), the
-    rest random."""
-    torch = _torch()
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn((n,) + tuple(shape), generator=g)
-    model.eval()
-    with torch.no_grad():
-        pred = model(x).argmax(dim=1)
-    other = torch.randint(0, classes, (n,), generator=g)
-    keep = torch.rand(n, generator=g) < 0.6
-    keep[-1] = True      # the short last batch has a correct prediction: its accuracy is not 0
-    return x, torch.where(keep, pred, other)
-
-
-def _probe_evaluate(fn, others, seed, n, batch_size, shape, classes):
-    """`fn` on a network with dropout, handed over in training mode; what it returned, and how the
-    network was called (training mode? gradients?)."""
-    torch = _torch()
-    shape = tuple(int(s) for s in shape)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = _eval_model(int(np.prod(shape)), classes)
-        x, y = _eval_data(model, shape, classes, seed, n)
-        model.train()
-        loader = _loader(x, y, batch_size)
-        seen = {"forwards": 0, "train": 0, "grad": 0}
-
-        def pre(module, inputs):
-            seen["forwards"] += 1
-            seen["train"] += module.training
-            seen["grad"] += torch.is_grad_enabled()
-            _unmoved_hook(module, inputs)
-
-        model.register_forward_pre_hook(pre)
-        model.register_forward_hook(_on_device_hook)
-        _UNMOVED.clear()
-        device = _DEVICE[0] = torch.device("cpu")
-        torch.manual_seed(seed + 1)
-        value, is_float = _number(fn(model, loader, device))
-        unmoved = set(_UNMOVED)
-    return {"accuracy": value, "is_float": int(is_float), "forwards": seen["forwards"],
-            "train_forwards": seen["train"], "grad_forwards": seen["grad"], "batches": len(loader),
-            "unmoved_x": int("x" in unmoved), "unmoved_y": int("y" in unmoved)}
-
-
 # ----------------------------------------------------------------------------- cases
 
 def _model_case(name, seed, batch, note=""):
@@ -711,13 +219,14 @@ def _model_case(name, seed, batch, note=""):
 
 
 def _trained_case(name, seed):
-    """Training on the real data: args (dataset, seed, TestImages(dataset, seed)); the probe returns the
-    predicted classes of those images, which the judge compares with the labels it reads itself."""
+    """Training on the real data: args (dataset, seed, TestImages(dataset, seed), the recipe); the probe
+    returns the predicted classes of those images, which the judge compares with the labels it reads
+    itself."""
     dataset = _DATASET[name]
-    r = RECIPES[dataset]
+    r = dict(RECIPES[dataset])
     label = (f"{_DATASET_NAME[dataset]}, trained with your train_one_epoch for {r['epochs']} epochs (the grader's "
              f"recipe, seed {seed}), then measured on the 10,000 test images")
-    return Case(name, (dataset, seed, TestImages(dataset, seed)), {}, label, probe=_probe_trained,
+    return Case(name, (dataset, seed, TestImages(dataset, seed), r), {}, label, probe=_probe_trained,
                 uses=("train_one_epoch",), seconds=TRAINING_SECONDS)
 
 
@@ -1107,7 +616,7 @@ def _judge_trained(case, out):
     accuracy = float(np.mean(predicted == labels)) if labels.size else 0.0
     if accuracy >= need:
         return Verdict(True, "", None)
-    r = RECIPES[dataset]
+    r = case.args[3]         # the recipe the case was trained by
     recipe = (f"{r['epochs']} epochs, batches of {r['batch_size']}, SGD with Nesterov momentum {r['momentum']:g} "
               f"and a one-cycle learning rate up to {r['lr']:g}" + (", random flips" if r["flip"] else ""))
     text = (f"trained with your train_one_epoch ({recipe}), {case.name} reached {_pct(accuracy)} on the "
