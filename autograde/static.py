@@ -204,7 +204,7 @@ def _translate(source):
             return manager.transform_cell(source), None
         except (RecursionError, MemoryError, SystemError) as e:
             return None, type(e).__name__
-        except Exception:
+        except Exception:  # noqa: BLE001 - whatever the transformer raises, IPython refuses the cell
             return None, "syntax"
 
 
@@ -414,10 +414,12 @@ class _Reader:
         from IPython.core.magic import Magics
 
         class _Table:
-            options_table = {}
+            def __init__(self):
+                self.options_table = {}
+
         try:
             return Magics.parse_options(_Table(), text, spec, posix=False, strict=False, preserve_non_opts=True)[1]
-        except Exception as e:   # UsageError: IPython refuses it too, but the check does not guess
+        except Exception as e:  # noqa: BLE001 - UsageError: IPython refuses it too; the check does not guess
             self.problem(line, f"the options of {what} cannot be read ({type(e).__name__})")
             return None
 
@@ -810,14 +812,14 @@ class Names:
                             self.module.setdefault(name, set()).add(dotted)
         _settle(self.aliases, anywhere)
         _settle(self.module, at_module)
-        self.alias = {name: sorted(d)[0] for name, d in self.aliases.items() if d}
+        self.alias = {name: min(d) for name, d in self.aliases.items() if d}
 
     def qualify(self, node):
         """The dotted name an expression stands for (`np.convolve` -> numpy.convolve), else None."""
         root, attrs = _chain(node)
         if not isinstance(root, ast.Name) or not self.aliases.get(root.id):
             return None
-        return ".".join([sorted(self.aliases[root.id])[0]] + attrs)
+        return ".".join([min(self.aliases[root.id])] + attrs)
 
     def qualify_all(self, node):
         """Every dotted name an expression may stand for (any binding of its names)."""
@@ -1184,7 +1186,7 @@ class _Graded:
             self.stateful = True
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for _, dotted in _import_bindings(node):
-                hit = self.rules.hit(dotted.lstrip(".")) or self.rules.hit((getattr(node, "module", None) or "~"))
+                hit = self.rules.hit(dotted.lstrip(".")) or self.rules.hit(getattr(node, "module", None) or "~")
                 if hit:
                     self.finding(line, f"imports {dotted} ({hit} is not allowed)")
                     break
@@ -1409,11 +1411,11 @@ def _tampering(trees):
             elif isinstance(node, ast.Attribute) and node.attr in TAMPER_ATTRS:
                 findings.append(Finding(cell_id, line, f"uses .{node.attr}"))
             elif isinstance(node, ast.Attribute) and any(_tamper_name(q) for q in names.qualify_all(node)):
-                found = sorted(q for q in names.qualify_all(node) if _tamper_name(q))[0]
+                found = min(q for q in names.qualify_all(node) if _tamper_name(q))
                 findings.append(Finding(cell_id, line, f"uses {_shown(found)}"))
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and \
                     any(_tamper_name(q) for q in names.aliases.get(node.id, ())):
-                found = sorted(q for q in names.aliases[node.id] if _tamper_name(q))[0]
+                found = min(q for q in names.aliases[node.id] if _tamper_name(q))
                 findings.append(Finding(cell_id, line, f"uses {_shown(found)}"))
             elif isinstance(node, ast.Name) and node.id in ("__builtins__", "__loader__", "__spec__"):
                 findings.append(Finding(cell_id, line, f"uses {node.id}"))
@@ -1430,7 +1432,7 @@ def _tampering(trees):
                         if isinstance(sub, ast.Attribute):
                             base = _root_name(sub)
                             if base in modules:
-                                what = sorted(q for q in names.aliases[base] if ".()" not in q and GIVES not in q)[0]
+                                what = min(q for q in names.aliases[base] if ".()" not in q and GIVES not in q)
                                 findings.append(Finding(cell_id, line, f"changes the module {what} "
                                                                        f"(assigns {ast.unparse(sub)})"))
     return findings
@@ -1520,7 +1522,7 @@ def _installed(dotted):
                 spec = finder.find_spec(top, None)
             else:
                 continue
-        except Exception:
+        except Exception:  # noqa: BLE001, S112 - a finder that fails finds nothing
             continue
         if spec is not None:
             return True
