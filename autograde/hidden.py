@@ -91,6 +91,33 @@ __getattr__ = _module_getattr(__name__)
 _sys.meta_path.insert(0, _Stubs())
 '''
 
+# what a stub keeps of a package besides refusing: the notebooks' first cell binds the visible checks
+# (`checks = for_assignment("05")`) and goes on to define what later cells use, so that line must
+# work; while graded, a visible check does nothing (the grader's hidden checks decide)
+EXTRAS = {"cnnkit.checks": '''
+
+def check(name, fn, *args, **kwargs):
+    """While a notebook is graded the visible checks are not run: the grader's own checks decide."""
+    return None
+
+
+class _Checks:
+    def __init__(self, assignment):
+        self.assignment, self.functions = str(assignment), ()
+
+    def check(self, name, fn, *args, **kwargs):
+        return None
+
+    def __getattr__(self, attr):
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        return _Unavailable("cnnkit.checks.for_assignment(...)." + attr)
+
+
+def for_assignment(assignment):
+    return _Checks(assignment)
+'''}
+
 POISON = '''
 
 # ---- appended when graded: these names are not available while a notebook is graded
@@ -158,7 +185,8 @@ def stub_package(name, keep=(), real=None):
         folder = _folder() / ("stub-" + name + "".join("+" + k for k in keep))
         kept = sorted(f"{name}.{k}" for k in keep)
         path = [str(real)] if keep else []
-        _write(folder / "__init__.py", STUB.format(name=name, message=MESSAGE, keep=kept, path=path))
+        _write(folder / "__init__.py", STUB.format(name=name, message=MESSAGE, keep=kept, path=path)
+               + EXTRAS.get(name, ""))
         _made[key] = folder
     return _made[key]
 

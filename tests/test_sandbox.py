@@ -73,6 +73,25 @@ def test_an_honest_program_runs_and_reports_in_every_mode(mode):
     assert np.array_equal(output(out), np.arange(4.0) * 2)
 
 
+def test_the_notebooks_first_cell_still_runs_with_the_checks_hidden():
+    out = run("""
+        import numpy as np
+        from cnnkit import reference
+        from cnnkit.checks import for_assignment
+        checks = for_assignment("05")
+        checks.check("im2col", print)          # a visible check does nothing while graded
+        def as_pair(v):
+            return (v, v)
+        def f(x):
+            try:
+                checks.cases("im2col")
+                return [0]
+            except RuntimeError:
+                return [len(as_pair(1))]
+    """, "/nonexistent", hide=grader.HIDE["default"])
+    assert list(output(out)) == [2], out.log
+
+
 def test_every_mode_is_described():
     assert sandbox.isolation("python").weak and "determined student" in sandbox.isolation("python").detail
     assert not sandbox.isolation("bwrap").weak
