@@ -381,6 +381,15 @@ def _send(feed, obj, outcome, problem, deadline):
         return False
 
 
+def _why_stopped(reader, notebook_deadline, limits, during, late):
+    """Why no record came: the process ended (`during` what), the notebook's time ran out, or `late`."""
+    if reader.eof:
+        return f"the notebook's process stopped {during}"
+    if time.monotonic() >= notebook_deadline:
+        return f"the notebook ran past its time limit of {limits.notebook_seconds:g} s"
+    return late
+
+
 def _converse(proc, feed, program, cases, limits, reader, outcome, start):
     """Feed the runner and read its records, which must come exactly in the order asked for: for each
     cell a start and an end, then `cells_done`; then one result per case, function by function and
@@ -397,12 +406,9 @@ def _converse(proc, feed, program, cases, limits, reader, outcome, start):
             wait = 90 if index == 0 and event == "start" else (limits.cell_seconds + 5 if event == "end" else 10)
             got = reader.record(min(notebook_deadline, time.monotonic() + wait))
             if got is None:
-                if reader.eof:
-                    outcome.problem = outcome.problem or "the notebook's process stopped while running its cells"
-                elif time.monotonic() >= notebook_deadline:
-                    outcome.problem = f"the notebook ran past its time limit of {limits.notebook_seconds:g} s"
-                else:
-                    outcome.problem = f"cell {cell['id']} ran past its time limit of {limits.cell_seconds:g} s"
+                outcome.problem = outcome.problem or _why_stopped(
+                    reader, notebook_deadline, limits, "while running its cells",
+                    f"cell {cell['id']} ran past its time limit of {limits.cell_seconds:g} s")
                 return
             header, _ = got
             if header.get("type") != "cell" or header.get("event") != event or header.get("index") != index:
@@ -434,13 +440,9 @@ def _converse(proc, feed, program, cases, limits, reader, outcome, start):
         # all the calls together stay within the notebook limit
         got = reader.record(min(notebook_deadline, time.monotonic() + call_wait))
         if got is None:
-            if not outcome.problem:
-                if reader.eof:
-                    outcome.problem = "the notebook's process stopped while its functions were being called"
-                elif time.monotonic() >= notebook_deadline:
-                    outcome.problem = f"the notebook ran past its time limit of {limits.notebook_seconds:g} s"
-                else:
-                    outcome.problem = f"{name} ran past its time limit of {call_wait - 5:g} s"
+            outcome.problem = outcome.problem or _why_stopped(
+                reader, notebook_deadline, limits, "while its functions were being called",
+                f"{name} ran past its time limit of {call_wait - 5:g} s")
             return
         header, rest = got
         if header.get("type") != "result" or header.get("name") != name or header.get("case") != i:

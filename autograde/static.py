@@ -470,6 +470,35 @@ def parse(cells):
 
 # ----------------------------------------------------------------------------- names
 
+def _on_self(node):
+    """Whether a getattr/setattr/delattr call works on `self` by a computed name: a module's layers made
+    in a loop (`setattr(self, f"fc{i}", ...)`, `getattr(self, f"fc{i}")`) reach only that object's own
+    attributes, and a computed dunder name cannot be told apart, so only non-constant names count."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "setattr", "delattr") and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Name) and node.args[0].id == "self"
+            and not isinstance(node.args[1], ast.Constant))
+
+
+def _methods_calls_on_self(tree):
+    """ids of the calls `_on_self` inside methods whose first parameter is `self` (never rebound)."""
+    found = set()
+    for cls in ast.walk(tree):
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        for fn in cls.body:
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            params = fn.args.posonlyargs + fn.args.args
+            if not params or params[0].arg != "self" or fn.args.defaults and len(fn.args.defaults) >= len(params):
+                continue
+            rebound = any(isinstance(n, ast.Name) and n.id == "self" and not isinstance(n.ctx, ast.Load)
+                          for n in ast.walk(fn))
+            if not rebound:
+                found.update(id(n) for n in ast.walk(fn) if _on_self(n))
+    return found
+
+
 def _getattr_const(node):
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
             and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str))
@@ -1328,7 +1357,8 @@ class _Graded:
         free = isinstance(f, ast.Name) and f.id not in scope.local and f.id not in self.context.bindings
         if free and f.id in DYNAMIC_CALLS:
             self.finding(line, f"calls {f.id}(), so what it runs cannot be checked")
-        elif free and f.id == "getattr" and not _getattr_const(node):
+        elif free and f.id == "getattr" and not _getattr_const(node) and \
+                not (_on_self(node) and "self" in scope.local and not scope.resolve("self")):
             self.finding(line, "looks up an attribute by a computed name (getattr), so what it runs cannot be checked")
         elif free and f.id in ("setattr", "delattr"):
             self.stateful = True
@@ -1381,8 +1411,11 @@ def _tampering(trees):
                 extra.extend((cell_id, t) for t in _timeit_code(node, names, cell_id, findings))
     for cell_id, tree in list(trees) + extra:
         calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        own_object = _methods_calls_on_self(tree)
         for node in ast.walk(tree):
             line = getattr(node, "lineno", 0)
+            if id(node) in own_object:
+                continue
             if isinstance(node, ast.Call) and _plants_a_file(node, names):
                 findings.append(Finding(cell_id, line, f"writes a file it names itself ({ast.unparse(node)[:60]}), "
                                                        f"which could be imported in place of a module"))

@@ -5,7 +5,6 @@ Every test grades at most a few submissions of assignment 01 under short limits;
 class through the command's own steps (a process pool, a gradebook) are marked slow.
 """
 
-import csv
 import json
 import os
 import shutil
@@ -13,6 +12,7 @@ import sqlite3
 
 import pytest
 
+from classroom import csv_rows, gradebook_scores
 from autograde import examples, grade, gradebook, grader, notebook, sandbox
 
 REPO = grade.REPO
@@ -78,18 +78,6 @@ def run(root, capsys=None, **kw):
     return results, out
 
 
-def csv_rows(root):
-    with open(root / "grades" / f"{A01}.csv", newline="", encoding="utf-8") as f:
-        return {r["student_id"]: r for r in csv.DictReader(f)}
-
-
-def gradebook_scores(root):
-    with sqlite3.connect(root / "gradebook.db") as db:
-        return dict(db.execute("select s.student_id, sum(g.auto_score) from grade g "
-                               "join submitted_notebook n on g.notebook_id = n.id "
-                               "join submitted_assignment s on n.assignment_id = s.id group by s.student_id"))
-
-
 def record_path(root, student):
     return grade.result_path(root, student, A01, "convolution")
 
@@ -115,7 +103,7 @@ def test_a_changed_record_is_detected_and_graded_again(tmp_path, capsys):
     assert "record for linus (convolution) was changed outside the grader; graded again" in out.out
     assert "1 notebook(s) already graded and unchanged: skipped" in out.out
     assert again["linus"][0]["score"] == honest
-    assert csv_rows(root)["linus"]["score"] == f"{honest:g}"
+    assert csv_rows(root, A01)["linus"]["score"] == f"{honest:g}"
     assert gradebook_scores(root)["linus"] == pytest.approx(honest)
     assert grade.verified(json.loads(record_path(root, "linus").read_text()), grade.secret(root))
 
@@ -174,7 +162,7 @@ def test_a_folder_planted_at_a_feedback_page_costs_only_that_page(tmp_path, caps
     (root / "feedback" / "linus" / A01 / "convolution.html").mkdir(parents=True)
     results, out = run(root, capsys)
     assert "linus (convolution): the feedback page could not be written (IsADirectoryError" in out.out
-    rows = csv_rows(root)
+    rows = csv_rows(root, A01)
     assert rows["ada"]["score"] == "12" and 0 < float(rows["linus"]["score"]) < 12
     assert "the feedback page could not be written" in rows["linus"]["review"]
     scores = gradebook_scores(root)
@@ -204,7 +192,7 @@ def test_a_locked_gradebook_does_not_stop_the_run(tmp_path, capsys):
         holder.execute("rollback")
         holder.close()
     assert "GRADEBOOK NOT WRITTEN" in out.out and "GRADEBOOK NOT WRITTEN" in out.err
-    rows = csv_rows(root)
+    rows = csv_rows(root, A01)
     assert rows["ada"]["score"] == "12" and 0 < float(rows["linus"]["score"]) < 12
     assert gradebook_scores(root) == {}
     # once it is free, the same command records everyone there
@@ -220,7 +208,7 @@ def test_a_damaged_gradebook_does_not_stop_the_run(tmp_path, capsys):
     make_class(root, {"ada": solved()})
     (root / "gradebook.db").write_bytes(b"this is not a database" * 100)
     results, out = run(root, capsys)
-    assert "GRADEBOOK NOT WRITTEN" in out.out and csv_rows(root)["ada"]["score"] == "12"
+    assert "GRADEBOOK NOT WRITTEN" in out.out and csv_rows(root, A01)["ada"]["score"] == "12"
 
 
 @pytest.mark.slow
@@ -240,7 +228,7 @@ def test_lone_surrogates_in_errors_markdown_and_student_ids_are_stored_safely(tm
     assert "\ufffd" in odd_id and not any("\udcff" in s for s in results)
     assert results["eve"][0]["score"] == 12 and results[odd_id][0]["score"] == 12
     assert any("\ufffd" in e["error"] for e in results["eve"][0]["cell_errors"])
-    rows = csv_rows(root)
+    rows = csv_rows(root, A01)
     assert rows["ada"]["score"] == rows["eve"]["score"] == rows[odd_id]["score"] == "12"
     assert gradebook_scores(root) == {"ada": 12, "eve": 12, odd_id: 12}
     page = (root / "feedback" / "eve" / A01 / "convolution.html").read_text(encoding="utf-8")
@@ -277,7 +265,7 @@ def test_an_interrupted_run_still_writes_its_csv(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(grade, "store", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run(root)
-    rows = csv_rows(root)
+    rows = csv_rows(root, A01)
     assert sorted(rows) == ["ada", "linus"]
     assert sorted(r["status"] for r in rows.values())[1] == "pending"
     assert any(r["status"] != "pending" and float(r["score"]) > 0 for r in rows.values())
@@ -312,7 +300,7 @@ def test_a_worker_that_dies_costs_only_its_own_job(tmp_path, capsys):
     make_class(root, {"ada": solved(), "bob": solved(), "linus": solved(LINUS)})
     results, out = run(root, capsys, work=dies_for_bob)
     assert results["bob"][0]["status"] == "failed" and results["bob"][0]["reason"] == grade.WORKER_DIED
-    rows = csv_rows(root)
+    rows = csv_rows(root, A01)
     assert rows["ada"]["score"] == "12" and 0 < float(rows["linus"]["score"]) < 12
     assert rows["bob"]["status"] == "failed" and rows["bob"]["score"] == "0"
     assert gradebook_scores(root) == {"ada": 12, "bob": 0, "linus": pytest.approx(float(rows["linus"]["score"]))}
@@ -326,7 +314,7 @@ def test_a_job_that_never_finishes_is_timed_out(tmp_path, capsys, monkeypatch):
     results, out = run(root, capsys, work=hangs_for_bob, limits={"notebook_seconds": 12})
     bob = results["bob"][0]
     assert bob["status"] == "error" and bob["reason"].startswith("timed out: grading did not finish within 15 s")
-    assert results["ada"][0]["score"] == 12 and csv_rows(root)["ada"]["score"] == "12"
+    assert results["ada"][0]["score"] == 12 and csv_rows(root, A01)["ada"]["score"] == "12"
 
 
 @pytest.mark.slow
@@ -338,7 +326,7 @@ def test_a_dask_task_that_fails_costs_only_its_own_job(tmp_path):
         results, _ = run(root, scheduler=cluster.scheduler_address, work=raises_for_bob)
     bob = results["bob"][0]
     assert bob["status"] == "error" and "RuntimeError: the worker lost its way" in bob["reason"]
-    assert results["ada"][0]["score"] == 12 and csv_rows(root)["bob"]["status"] == "error"
+    assert results["ada"][0]["score"] == 12 and csv_rows(root, A01)["bob"]["status"] == "error"
 
 
 # ----------------------------------------------------------------------------- 6. the isolation in force
@@ -352,7 +340,7 @@ def test_the_isolation_in_force_is_said_recorded_and_part_of_the_rerun_key(tmp_p
     assert f"isolation in force: python: {python.detail}" in out.out
     for stream in (out.out, out.err):
         assert "WARNING: WEAK ISOLATION on this run (--sandbox python)" in stream
-    assert csv_rows(root)["ada"]["isolation"] == "python" and results["ada"][0]["score"] == 12
+    assert csv_rows(root, A01)["ada"]["isolation"] == "python" and results["ada"][0]["score"] == 12
     assert json.loads(record_path(root, "ada").read_text())["sandbox"] == "python"
 
     _, out = run(root, capsys, sandbox="python")
@@ -361,7 +349,7 @@ def test_the_isolation_in_force_is_said_recorded_and_part_of_the_rerun_key(tmp_p
     if strongest.name != "python":      # graded under another isolation: graded again
         again, out = run(root, capsys, sandbox="auto")
         assert "already graded" not in out.out and f"isolation in force: {strongest.name}" in out.out
-        assert csv_rows(root)["ada"]["isolation"] == strongest.name
+        assert csv_rows(root, A01)["ada"]["isolation"] == strongest.name
         assert ("WARNING: WEAK ISOLATION" in out.err) == strongest.weak
 
 

@@ -7,17 +7,16 @@ alone, on the run and on the rerun; no secret may appear anywhere in what the gr
 process may be left behind; every attacker gets no credit for what it faked.
 """
 
-import csv
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import time
 
 import pytest
 
 from autograde import confine, examples, grade, sandbox
+from classroom import csv_rows, gradebook_scores
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(bool(confine.bwrap_problem()) and not os.environ.get("CI"),
@@ -73,6 +72,10 @@ for step in (overwrite_classmate, overwrite_csv, lock_gradebook, leak_secret, le
 '''
 
 
+def test_the_attacker_cell_is_valid_python(tmp_path):
+    compile(attacker(tmp_path), "attacker", "exec")
+
+
 def hidden_delegate():
     """Correct-looking functions that hand the work to numpy's convolution under a computed name."""
     return {"convolve1d": '''
@@ -88,18 +91,6 @@ def write(root, student, nb):
     path.write_bytes((json.dumps(nb) + "\n").encode())
 
 
-def rows(root):
-    with open(root / "grades" / f"{A01}.csv", newline="", encoding="utf-8") as f:
-        return {r["student_id"]: r for r in csv.DictReader(f)}
-
-
-def gradebook_scores(root):
-    with sqlite3.connect(root / "gradebook.db") as db:
-        return dict(db.execute("select s.student_id, sum(g.auto_score) from grade g "
-                               "join submitted_notebook n on g.notebook_id = n.id "
-                               "join submitted_assignment s on n.assignment_id = s.id group by s.student_id"))
-
-
 def test_attackers_gain_nothing_and_classmates_are_untouched(tmp_path):
     release, solved = examples.release_notebook(), examples.solution_sources()
     classroom = examples.example_class()
@@ -111,7 +102,7 @@ def test_attackers_gain_nothing_and_classmates_are_untouched(tmp_path):
         (alone / "submitted" / student / A01 / "convolution.ipynb").write_bytes(classroom[student])
     secret = grade.secret(alone)
     grade.grade(A01, root=alone, workers=2, progress=False, limits=LIMITS)
-    expected = rows(alone)
+    expected = csv_rows(alone, A01)
 
     root = tmp_path / "course"
     root.mkdir()
@@ -124,14 +115,15 @@ def test_attackers_gain_nothing_and_classmates_are_untouched(tmp_path):
 
     for attempt in range(2):   # the run, and the rerun that trusts what is recorded
         results = grade.grade(A01, root=root, workers=2, progress=False, limits=LIMITS)
-        got = rows(root)
+        got = csv_rows(root, A01)
         for student in ("ada", "linus"):
             for column in ("score", "max_score", "status", "convolve1d", "correlate1d", "correlate2d",
                            "convolve2d", "conv2d"):
                 assert got[student][column] == expected[student][column], (attempt, student, column)
         assert gradebook_scores(root)["ada"] == 12
         assert float(got["eve"]["score"]) == 0 and got["eve"]["status"] == "review"
-        assert float(got["zed"]["convolve1d"]) == 0 and float(got["zed"]["score"]) == 12 - float(got["ada"]["convolve1d"])
+        # a look-up the static check cannot read is not credited (and the sandbox has no numpy.convolve)
+        assert float(got["zed"]["convolve1d"]) == 0 and got["zed"]["review"]
         assert (root / "feedback" / "ada" / A01 / "convolution.html").is_file()
         assert sum(r["score"] for r in results["ada"]) == 12
 

@@ -596,3 +596,40 @@ def test_code_written_differently_and_the_example_class():
     assert {s for s, (f, t) in found.items() if any(f.values())} == {"mallory"}
     assert {s for s, (f, t) in found.items() if t} == {"trudy"}
     assert sorted(k for k, v in found["mallory"][0].items() if v) == ["convolve1d", "convolve2d", "correlate2d"]
+
+
+def test_layers_made_and_read_on_self_by_a_computed_name_cost_nothing():
+    honest = '''
+import torch
+from torch import nn
+class LeNet5(nn.Module):
+    def __init__(self):
+        super().__init__()
+        for i, (a, b) in enumerate([(400, 120), (120, 84), (84, 10)]):
+            setattr(self, f"fc{i}", nn.Linear(a, b))
+    def forward(self, x):
+        for i in range(3):
+            x = getattr(self, f"fc{i}")(x)
+        return x
+'''
+    assert static.tampering([("c", honest)]) == []
+    assert static.forbidden_uses([("c", honest)], ["LeNet5"], ["cnnkit"]) == {"LeNet5": []}
+    # `self` that is not the method's own object, or a module reached the same way, still counts
+    for bad in ('''
+import numpy as np
+class A:
+    def g(self=np):
+        return getattr(self, "con" + "volve")
+''', '''
+import numpy as np
+class A:
+    def g(self):
+        self = np
+        return getattr(self, "con" + "volve")
+''', '''
+import numpy as np
+def g(self):
+    return getattr(self, "con" + "volve")
+g(np)
+'''):
+        assert static.tampering([("c", bad)]), bad
