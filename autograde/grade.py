@@ -171,7 +171,7 @@ def plan(root, submitted, rels, limits, protected, regrade=False, only=None, not
         seed = grader.student_seed(key, assignment, student)
         for release in rels:
             path = notebooks[release.notebook]
-            data, problem = _read_submission(path) if path else (b"", "")
+            data, problem = _read_submission(path, submitted) if path else (b"", "")
             job = {"student": student, "data": data, "release": release.to_dict(), "seed": seed,
                    "limits": limits, "protected": protected, "missing": path is None,
                    "release_digest": release_digest(release), "sandbox": sandbox}
@@ -189,10 +189,16 @@ def plan(root, submitted, rels, limits, protected, regrade=False, only=None, not
     return jobs, skipped
 
 
-def _read_submission(path):
+def _read_submission(path, submitted=None):
     """(bytes, problem) of a submitted file; a file larger than the grader reads is cut just past that
-    size (the grader then rejects it as too large) rather than read whole into memory."""
+    size (the grader then rejects it as too large) rather than read whole into memory. A link that
+    leads out of the submitted folder (to another student's notebook, to the course's secret) is not
+    followed."""
     try:
+        if submitted is not None:
+            real, top = os.path.realpath(path), os.path.realpath(submitted)
+            if not real.startswith(top.rstrip(os.sep) + os.sep) or os.path.islink(path):
+                return b"", "it is a link, which the grader does not follow"
         with open(path, "rb") as f:
             return f.read(MAX_NOTEBOOK_BYTES + 1), ""
     except OSError as e:

@@ -367,3 +367,14 @@ def test_an_isolation_this_machine_lacks_ends_the_command_with_status_2(tmp_path
     assert not (tmp_path / "grades").exists()
     with pytest.raises(SystemExit):
         main(["grade", A01, "--sandbox", "chroot"])
+
+
+def test_a_submission_that_is_a_link_is_not_followed(tmp_path):
+    root = tmp_path / "course"
+    secret = grade.secret(root)
+    (root / "submitted" / "ada" / A01).mkdir(parents=True)
+    (root / "submitted" / "ada" / A01 / "convolution.ipynb").symlink_to(root / ".grading-secret")
+    rels = grade.releases(A01)
+    jobs, _ = grade.plan(root, root / "submitted", rels, {}, [])
+    assert jobs[0]["data"] == b"" and "link" in jobs[0]["problem"]
+    assert secret.encode() not in jobs[0]["data"]
