@@ -8,6 +8,7 @@ ratio.
 
     python bench/bench_grading.py                 # 12 submissions, workers = CPUs
     python bench/bench_grading.py --students 24 --jobs 2
+    python bench/bench_grading.py --sandbox bwrap --sandbox python   # what the kernel sandbox costs
 """
 
 import argparse
@@ -22,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograde import build, examples, grade  # noqa: E402
+from autograde import build, examples, grade, sandbox  # noqa: E402
 
 ASSIGNMENT = examples.ASSIGNMENT
 # submissions nbgrader can grade as well: correct ones and ones with mistakes (no damaged files)
@@ -52,10 +53,10 @@ def time_nbgrader(root, students):
     return time.perf_counter() - t0, failed
 
 
-def time_ours(root, workers):
+def time_ours(root, workers, mode="auto"):
     t0 = time.perf_counter()
     with open(os.devnull, "w") as quiet:
-        grade.grade(ASSIGNMENT, root=root, workers=workers, regrade=True, progress=False, out=quiet)
+        grade.grade(ASSIGNMENT, root=root, workers=workers, regrade=True, progress=False, out=quiet, sandbox=mode)
     return time.perf_counter() - t0
 
 
@@ -63,7 +64,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--students", type=int, default=12)
     p.add_argument("--jobs", type=int, default=os.cpu_count())
+    p.add_argument("--sandbox", action="append", choices=sandbox.MODES,
+                   help="the isolation to grade under (repeat to time several; default: auto)")
     args = p.parse_args(argv)
+    modes = args.sandbox or ["auto"]
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     try:
@@ -74,13 +78,15 @@ def main(argv=None):
         print(f"grading {args.students} submissions of {ASSIGNMENT}: python {platform.python_version()}, "
               f"{os.cpu_count()} CPUs, {platform.machine()}")
         nbg, failed = time_nbgrader(nbg_root, students)
-        ours = time_ours(ours_root, args.jobs)
         rate = lambda seconds: 60 * args.students / seconds
-        print(f"{'':32}{'seconds':>10}{'notebooks/min':>16}")
-        print(f"{'nbgrader autograde (sequential)':32}{nbg:>10.1f}{rate(nbg):>16.1f}"
+        print(f"{'':44}{'seconds':>10}{'notebooks/min':>16}")
+        print(f"{'nbgrader autograde (sequential, no sandbox)':44}{nbg:>10.1f}{rate(nbg):>16.1f}"
               + (f"   ({failed} failed)" if failed else ""))
-        print(f"{f'autograde grade --jobs {args.jobs}':32}{ours:>10.1f}{rate(ours):>16.1f}")
-        print(f"throughput ratio (ours / nbgrader): {nbg / ours:.2f}x")
+        for mode in modes:
+            name = sandbox.isolation(mode).name
+            ours = time_ours(ours_root, args.jobs, mode)
+            print(f"{f'autograde grade --jobs {args.jobs} --sandbox {name}':44}{ours:>10.1f}{rate(ours):>16.1f}"
+                  f"   ratio {nbg / ours:.2f}x")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
