@@ -180,6 +180,12 @@ def python_mounts(protected):
     """Folders of this Python (its prefixes, site-packages, cnnkit) to show read-only: never one that
     holds a protected path (an editable install's repository holds the course root): then only the
     cnnkit package inside it."""
+    # whatever a caller names, the instructor's files and this package's folder (the default course
+    # root) are never shown: a sys.path entry that holds them (the repository) is left out
+    here = Path(__file__).resolve().parent
+    protected = [str(p) for p in protected]
+    if (here.parent / "solutions").is_dir():      # a checkout of the course, not an installed copy
+        protected += [str(here.parent / "solutions"), str(here)]
     candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
                   os.path.dirname(os.path.realpath(sys.executable))]
     candidates += [p for p in sys.path if p and os.path.isabs(p)]

@@ -422,3 +422,11 @@ def test_the_landlock_layer_keeps_files_in(course, tmp_path):
     """, course, mode="landlock")
     assert list(output(out)) == [0, 0, 1], (output(out), out.log)
     assert not planted.exists()
+
+
+def test_the_repository_is_never_mounted_even_when_no_path_is_protected():
+    import autograde
+    repo = confine.Path(autograde.__file__).resolve().parent.parent
+    for folder in confine.python_mounts([]):
+        assert not confine._inside(str(repo / "solutions"), folder), folder
+        assert not confine._inside(str(repo / "autograde"), folder), folder
