@@ -258,9 +258,9 @@ def bwrap_command(argv, *, protected, hide, data, scratch_bytes, scratch_inodes,
 
 # run as root inside the new namespaces, then become the job's own unprivileged user: $1 uid,
 # $2 scratch bytes, $3 scratch inodes, then the command
-_ROOT_START = ('mount -t tmpfs -o "size=$2,nr_inodes=$3,mode=0700,uid=$1,gid=$1,nosuid,nodev" tmpfs /sandbox '
+_ROOT_START = (f'mount -t tmpfs -o "size=$2,nr_inodes=$3,mode=0700,uid=$1,gid=$1,nosuid,nodev" tmpfs {SCRATCH} '
                '&& mount -t tmpfs -o "size=16m,nr_inodes=64,mode=1777,nosuid,nodev,noexec" tmpfs /dev/shm '
-               '&& cd /sandbox && u=$1 && shift 3 '
+               f'&& cd {SCRATCH} && u=$1 && shift 3 '
                '&& exec setpriv --reuid="$u" --regid="$u" --clear-groups --inh-caps=-all --bounding-set=-all '
                '--no-new-privs -- "$@"')
 
@@ -274,24 +274,18 @@ class Cgroup:
         self.folders = []
         name = f"autograde-{os.getpid()}-{threading.get_ident()}-{next(_uids)}"
         found = cgroups()
+        memory, pids = str(int(memory_bytes)), str(int(max_pids))
+        # (hierarchy, {file: value}): v2 has both controllers in one tree, v1 a tree for each
+        limits = ([(found["v2"], {"memory.max": memory, "pids.max": pids})] if "v2" in found else
+                  [(found[c], settings) for c, settings in (("memory", {"memory.limit_in_bytes": memory}),
+                                                           ("pids", {"pids.max": pids})) if c in found])
         try:
-            if "v2" in found:
-                folder = found["v2"] / name
+            for hierarchy, settings in limits:
+                folder = hierarchy / name
                 folder.mkdir()
                 self.folders.append(folder)
-                (folder / "memory.max").write_text(str(int(memory_bytes)))
-                (folder / "pids.max").write_text(str(int(max_pids)))
-            else:
-                if "memory" in found:
-                    folder = found["memory"] / name
-                    folder.mkdir()
-                    self.folders.append(folder)
-                    (folder / "memory.limit_in_bytes").write_text(str(int(memory_bytes)))
-                if "pids" in found:
-                    folder = found["pids"] / name
-                    folder.mkdir()
-                    self.folders.append(folder)
-                    (folder / "pids.max").write_text(str(int(max_pids)))
+                for file, value in settings.items():
+                    (folder / file).write_text(value)
         except OSError:
             self.remove()
             self.folders = []

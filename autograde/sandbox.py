@@ -95,9 +95,9 @@ def _decode(node, blobs, depth=0):
         dtype = np.dtype(str(node["dtype"]))
         if dtype.kind not in "biufc" or dtype.hasobject:
             raise ProtocolError("bad dtype")
-        shape = tuple(int(s) for s in node["shape"]) if isinstance(node.get("shape"), list) else None
-        if shape is None:
+        if not isinstance(node.get("shape"), list):
             raise ProtocolError("bad shape")
+        shape = tuple(int(s) for s in node["shape"])
         if any(s < 0 for s in shape) or len(shape) > 32:
             raise ProtocolError("bad shape")
         nbytes = int(node["nbytes"])
@@ -256,22 +256,20 @@ def run(program, cases, limits=None, python=None, jail=None):
     limits = limits or Limits()
     jail = jail or Jail()
     program = dict(program, limits=limits.as_dict(), isolation=jail.mode, probes=probe_names(cases))
-    if jail.mode == "landlock":
-        program["landlock"] = _landlock_rules(python)
     outcome = Outcome()
     start = time.monotonic()
     # the grader's own folder for the log (and, outside bwrap, the student's scratch)
     scratch = Path(tempfile.mkdtemp(prefix="autograde-"))
     work = scratch / "work"
     work.mkdir()
+    if jail.mode == "landlock":
+        program["landlock"] = _landlock_rules(work)
     read_fd, write_fd = os.pipe()       # records: runner -> grader
     in_read, in_write = os.pipe()       # program and cases: grader -> runner
     log_path = scratch / "output.log"
     proc = group = None
     try:
         argv, cwd, env, group = _command(jail, limits, python, in_read, write_fd, work)
-        if jail.mode == "landlock":
-            program["landlock"]["write"] = [str(work)]
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, pass_fds=(in_read, write_fd),
@@ -304,13 +302,14 @@ def run(program, cases, limits=None, python=None, jail=None):
     return outcome
 
 
-def _landlock_rules(python):
-    """What the runner may read under Landlock: the Python environment, cnnkit, the data, the system."""
+def _landlock_rules(scratch):
+    """What the runner may do under Landlock: read the system, the Python environment, cnnkit and the
+    data; write its scratch folder."""
     read = ["/usr", "/etc", "/lib", "/lib64", "/bin", "/dev/null", "/dev/urandom", "/proc/self",
             *confine.python_mounts([])]
     if os.environ.get("CNNKIT_DATA"):
         read.append(os.environ["CNNKIT_DATA"])
-    return {"read": [p for p in read if os.path.exists(p)], "write": []}
+    return {"read": [p for p in read if os.path.exists(p)], "write": [str(scratch)]}
 
 
 def case_tuple(case):
