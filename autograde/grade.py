@@ -225,7 +225,7 @@ def run_job(job):
     else:
         result = grader.grade_submission(job)
     result["release_digest"] = job["release_digest"]
-    result["sandbox"] = job.get("sandbox")
+    result.setdefault("sandbox", job.get("sandbox"))   # the grader names the isolation it ran under
     return clean(result)
 
 
@@ -320,8 +320,6 @@ def echo(text, out):
     except LookupError:
         text = text.encode("ascii", "replace").decode("ascii")
     print(text, file=out)
-
-
 
 
 # ----------------------------------------------------------------------------- 4. execute
@@ -721,7 +719,7 @@ def csv_text(assignment, rels, results):
     w.writerow(["student_id", "assignment", "score", "max_score", "status", *names, "reason", "review", "isolation"])
     for student, rs in sorted(results.items()):
         scores, total, status = standing(rs)
-        isolation = sorted({str(r.get("sandbox") or r.get("isolation") or "") for r in rs} - {""})
+        isolation = sorted({str(r.get("sandbox") or "") for r in rs} - {""})
         w.writerow([clean_text(x, None) for x in
                     [student, assignment, f"{total:g}", f"{max_score:g}", status,
                      *[f"{scores.get(n, 0):g}" for n in names],

@@ -228,7 +228,7 @@ def _grade(job, release, result):
                "forbidden": runtime}
     limits = sandbox.Limits(**job.get("limits", {}))
     mode = resolve_mode(job.get("sandbox"))
-    result["isolation"] = mode
+    result["sandbox"] = mode     # the isolation in force (the CSV's isolation column, the rerun key)
     jail = jail_for(release.number, mode, job.get("protected", []))
     outcome = sandbox.run(program, {n: [sandbox.case_tuple(c) for c in cases[n]] for n in names}, limits,
                           jail=jail)
