@@ -16,3 +16,4 @@ from .linear import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .variants import *  # noqa: F401,F403
 from .gradcheck import *  # noqa: F401,F403
+from .network import *  # noqa: F401,F403

@@ -19,7 +19,7 @@ import numpy as np
 from .._args import as_float_array, check_conv, col2im_geometry, conv_geometry, image_shape, fail, pair
 from .conv import _fold, _pad, _parse, _windows
 
-__all__ = ["im2col", "col2im", "conv2d_gemm", "toeplitz_matrix"]
+__all__ = ["im2col", "col2im", "conv2d_gemm", "toeplitz_matrix", "toeplitz_1d"]
 
 
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
@@ -108,3 +108,18 @@ def toeplitz_matrix(w, input_shape, stride=1, padding=0, dilation=1, groups=1):
     T = np.zeros((C_out * Ho * Wo, C * H * W), dtype=w.dtype)
     T[row[inside], col[inside]] = vals[inside]
     return T
+
+
+def toeplitz_1d(k, n):
+    """The (n - m + 1, n) matrix T with T @ x == correlate1d(x, k) for every x of length n.
+
+    k: (m,), n: the signal length (n >= m). Row i holds k at columns i .. i + m - 1, T[i, i + j] = k[j]:
+    the one-channel, one-row case of `toeplitz_matrix`.
+    """
+    fn = "toeplitz_1d"
+    k = as_float_array(k, "k", fn)
+    if k.ndim != 1 or k.size == 0:
+        fail(fn, f"k must be a non-empty 1-D kernel, got shape {k.shape}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < k.size:
+        fail(fn, f"n must be an int at least len(k) = {k.size}, got {n!r}")
+    return toeplitz_matrix(k.reshape(1, 1, 1, -1), (1, 1, int(n)))

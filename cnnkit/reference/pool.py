@@ -23,7 +23,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .._args import as_float_array, fail, float_dtype, is_int, pool_geometry
 
 __all__ = [
-    "max_pool2d", "max_pool2d_backward",
+    "max_pool2d", "max_pool2d_with_indices", "max_pool2d_backward",
     "avg_pool2d", "avg_pool2d_backward",
     "global_avg_pool2d", "global_avg_pool2d_backward",
     "stochastic_pool2d",
@@ -113,6 +113,16 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, return_indices=False, *,
     if not return_indices:
         return y
     return y, (rows * xb.shape[3] + cols).astype(np.int64)
+
+
+def max_pool2d_with_indices(x, kernel_size, stride=None, padding=0, *, dilation=1, ceil_mode=False):
+    """Max pooling and where each maximum was: `max_pool2d(..., return_indices=True)`.
+
+    Returns (y, indices): y as `max_pool2d`, indices int64 of y's shape, the flat index h*W + w of
+    each window's maximum in its (unpadded) input plane, as in PyTorch; ties go to the first maximum.
+    """
+    return max_pool2d(x, kernel_size, stride, padding, return_indices=True, dilation=dilation,
+                      ceil_mode=ceil_mode)
 
 
 def max_pool2d_backward(dout, x, kernel_size, stride=None, padding=0, *, dilation=1,
