@@ -11,6 +11,8 @@ assignment's modules import these by name; they never import each other's privat
 
 import numpy as np
 
+from .. import _args
+
 __all__ = ["F64", "F32", "arr", "rand", "both_dtypes", "dtype_name", "varied", "image", "EXAMPLE", "SMALL", "K3",
            "pair", "attempt", "short_list", "with_line", "type_name"]
 
@@ -64,9 +66,9 @@ K3 = arr([[1, 2, 0], [0, 1, -1], [-1, 0, 1]])
 
 # ----------------------------------------------------------------------------- arguments, mistakes
 
-def pair(v):
-    """An int or a pair (kernel_size, stride, padding, dilation) as a pair of ints."""
-    return (int(v), int(v)) if isinstance(v, (int, np.integer)) else (int(v[0]), int(v[1]))
+def pair(v, name="size"):
+    """An int or a pair (kernel_size, stride, padding, dilation) as a pair of ints: cnnkit's own rule."""
+    return _args.pair(v, name, "checks", minimum=0)
 
 
 def attempt(fn, *args, **kwargs):
