@@ -489,3 +489,14 @@ def check(name, fn, seed=0, hidden=False, assignment=None, **others):
         header = f"{len(failures)} of {len(all_cases)} checks failed for {name}"
         raise AssertionError(header + ":\n\n" + "\n\n".join(failures))
     print(f"all {len(all_cases)} checks passed for {name}")
+
+
+# ----------------------------------------------------------------------------- the judging path, by name
+# what a judge of its own builds on, so that every judge words its sentences the same way
+as_plain = _as_plain
+case_dtype = _case_dtype
+close = _close
+to_float = _to_float
+shape_mistakes = _shape_mistakes
+fail = _fail
+modified_inputs = _modified_inputs
