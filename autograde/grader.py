@@ -66,10 +66,11 @@ HIDE = {
                            "numpy.core.numeric": ["convolve", "correlate"],
                            "scipy.linalg._special_matrices": ["toeplitz", "circulant", "hankel",
                                                               "convolution_matrix"]}},
-    # assignment 06 builds networks from PyTorch's layers: torch stays, the course's own models are
-    # hidden, and so are the checks (their reference networks, training loop and judges) but for the
-    # probes, which run the student's classes in the sandbox and hold no answer, and the inputs
-    "06": {"keep": {"cnnkit.checks": ["inputs", "probes06"]},
+    # assignment 06 builds networks from PyTorch's layers: torch stays, the course's own models and
+    # training loop are hidden, and so are the checks (their judges) but for the probes, which run the
+    # student's classes in the sandbox and hold no answer, the inputs, and the training recipe the
+    # probes and the notebook train by (no answer either)
+    "06": {"keep": {"cnnkit.checks": ["inputs", "probes06"], "cnnkit.torch": ["recipe"]},
            "stub": ["cnnkit.reference", "cnnkit.torch", "cnnkit.checks", "cnnkit._args", "cnnkit.architectures",
                     "cnnkit.benchmark"]},
 }

@@ -28,6 +28,7 @@ MESSAGE = ("{name} is not available while grading: a graded function computes it
            "(the course's rules name what it may not call)")
 
 STUB = '''"""A stand-in for {name}, which is not available while a notebook is graded."""
+import importlib as _importlib
 import importlib.abc as _abc
 import importlib.machinery as _machinery
 import sys as _sys
@@ -64,6 +65,8 @@ def _module_getattr(module_name):
     def __getattr__(attr):
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(attr)
+        if module_name + "." + attr in _KEEP:     # a real module: `from package import kept` imports it
+            return _importlib.import_module(module_name + "." + attr)
         return _Unavailable(module_name + "." + attr)
     return __getattr__
 

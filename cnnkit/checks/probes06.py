@@ -8,12 +8,13 @@ function and the case's arguments, and it returns plain numbers and arrays, whic
 While a notebook is graded this module and `cnnkit.checks.inputs` are the only parts of
 `cnnkit.checks` the student's process can import (the rest is a stub), so it holds no answer: no
 reference network, training loop or evaluation, no judge and no catalogue of mistakes. The probes
-run the student's objects only; the networks built here (`_small_model`, `_eval_model`) are the
+run the student's objects only; the networks built here (`_small_model`, `eval_model`) are the
 fixtures a graded function is handed, not answers to it. What a probe needs that is not the
 student's comes from the case's arguments: the seeds and sizes, the test images of a training case
-(as a plain uint8 array) and the grader's training recipe for it. The only other imports are NumPy,
-torch (when a probe runs) and `cnnkit.data`, which reads the training split; imports are absolute,
-since any other module of `cnnkit.checks` is a stub in the sandbox.
+(as a plain uint8 array) and the grader's training recipe for it, which `cnnkit.torch.recipe` (real in
+the sandbox too, and holding no answer either) trains by. The only other imports are NumPy, torch
+(when a probe runs) and `cnnkit.data`, which reads the training split; imports are absolute, since
+any other module of `cnnkit.checks` (and of `cnnkit.torch`) is a stub in the sandbox.
 """
 
 import math
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 CLASSES = 10
-_MODEL_INPUT = {"LeNet5": (1, 28, 28), "CifarNet": (3, 32, 32)}
+MODEL_INPUT = {"LeNet5": (1, 28, 28), "CifarNet": (3, 32, 32)}
 
 
 class ForwardError(Exception):
@@ -200,7 +201,7 @@ def _student_traceback(e):
         return None
 
 
-def _describe(e):
+def describe(e):
     try:
         return f"{type(e).__name__}: {e}"
     except Exception:
@@ -259,7 +260,7 @@ def _forward_failure(model, x, name, e):
         what += ("\n  hint: with padding=2 the maps are 28x28 after the first convolution, 14x14 after pooling, "
                  "10x10 after the second convolution, 5x5 after pooling and 1x1 after the third convolution: "
                  "120 values per image for the fully connected layers (flatten with x.flatten(1))")
-    return what + f"\n  it raised {_describe(e)[:400]}"
+    return what + f"\n  it raised {describe(e)[:400]}"
 
 
 def _probe_model(cls, others, name, seed, batch, init=(), input_shape=None):
@@ -272,7 +273,7 @@ def _probe_model(cls, others, name, seed, batch, init=(), input_shape=None):
     if not isinstance(model, torch.nn.Module):
         return {"module": 0}
     params = [p for p in model.parameters() if p.requires_grad]
-    shape = (batch,) + tuple(input_shape or _MODEL_INPUT[name])
+    shape = (batch,) + tuple(input_shape or MODEL_INPUT[name])
     x = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
     model.eval()
     with torch.no_grad():
@@ -303,7 +304,7 @@ def _without_gradient(model, x, params, seed):
         except Exception as e:
             raise ForwardError(f"a forward and backward pass in training mode failed; the output must be computed "
                                f"from the input with torch operations, so that loss.backward() reaches every "
-                               f"parameter\n  it raised {_describe(e)[:400]}").with_traceback(
+                               f"parameter\n  it raised {describe(e)[:400]}").with_traceback(
                                    _student_traceback(e)) from None
         missing = sum(p.grad is None or not bool(p.grad.abs().sum() > 0) for p in params)
         for p in params:
@@ -316,11 +317,12 @@ def _without_gradient(model, x, params, seed):
 
 def _probe_trained(cls, others, dataset, seed, images, recipe):
     """Train `cls()` with the student's train_one_epoch under the grader's `recipe` (sent with the case:
-    epochs, batch_size, lr, momentum, pct_start, flip) on the real training split, then the class it
-    predicts for each of `images` (the test split's images as the grader sent them, uint8 in the
-    publisher's layout): the judge, which alone has the labels, measures them. Nothing here reads the
-    test split's files."""
+    epochs, batch_size, lr, momentum, pct_start, flip; how it trains is `cnnkit.torch.recipe`) on the
+    real training split, then the class it predicts for each of `images` (the test split's images as
+    the grader sent them, uint8 in the publisher's layout): the judge, which alone has the labels,
+    measures them. Nothing here reads the test split's files."""
     torch = _torch()
+    from cnnkit.torch import recipe as recipes
     train_one_epoch = others.get("train_one_epoch")
     if not callable(train_one_epoch):
         raise TypeError("training the network needs your train_one_epoch, which is not defined")
@@ -329,7 +331,6 @@ def _probe_trained(cls, others, dataset, seed, images, recipe):
     xt = _test_tensor(dataset, images)
     x, y = _dataset_tensors(dataset, "train")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    from torch.utils.data import DataLoader, TensorDataset
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = cls()
@@ -337,62 +338,37 @@ def _probe_trained(cls, others, dataset, seed, images, recipe):
             raise TypeError(f"{type(model).__name__} is not a torch.nn.Module")
         params = int(sum(p.numel() for p in model.parameters() if p.requires_grad))
         model = model.to(device)
-        optimizer = torch.optim.SGD(model.parameters(), lr=recipe["lr"], momentum=recipe["momentum"], nesterov=True)
-        steps = recipe["epochs"] * math.ceil(len(x) / recipe["batch_size"])
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe["lr"], total_steps=steps,
-                                                       pct_start=recipe["pct_start"])
-        done = [0]
-
-        def advance(opt, args, kwargs):
-            done[0] += 1
-            if done[0] < steps:          # never past the end of the schedule, whatever the loop does
-                schedule.step()
-
-        optimizer.register_step_post_hook(advance)
-        collate = _Flips(seed) if recipe["flip"] else None
-        loader = DataLoader(TensorDataset(x, y), batch_size=recipe["batch_size"], shuffle=True,
-                            generator=torch.Generator().manual_seed(seed), collate_fn=collate)
-        losses = []
-        for _ in range(recipe["epochs"]):
-            losses.append(_number(train_one_epoch(model, loader, optimizer, device))[0])
+        loader = recipes.training_loader(x, y, recipe, seed)
+        losses, steps = recipes.train(model, loader, _read_loss(train_one_epoch), device, recipe)
         predicted = _predictions(model, xt, device)
     return {"predicted": predicted, "losses": np.array(losses, dtype=np.float64), "params": params,
-            "steps": done[0], "seconds": round(time.monotonic() - started, 1)}
+            "steps": steps, "seconds": round(time.monotonic() - started, 1)}
 
 
-class _Flips:
-    """A collate function: the usual batch, with a random half of the images flipped left to right."""
-
-    def __init__(self, seed):
-        self.generator = _torch().Generator().manual_seed(seed + 1)
-
-    def __call__(self, batch):
-        torch = _torch()
-        from torch.utils.data._utils.collate import default_collate
-        x, y = default_collate(batch)
-        flip = torch.rand(len(x), generator=self.generator) < 0.5
-        return [torch.where(flip[:, None, None, None], x.flip(3), x), y]
+def _read_loss(train_one_epoch):
+    """train_one_epoch, its result read at once as a number (a tensor it returned could change later)."""
+    def epoch(model, loader, optimizer, device):
+        return _number(train_one_epoch(model, loader, optimizer, device))[0]
+    return epoch
 
 
 def _dataset_tensors(dataset, split):
     """The real images as normalised float32 (N, C, H, W) and int64 labels, on the CPU."""
     from cnnkit import data
-    images, labels = data.load(dataset, split)
-    mean, std = data.NORMALIZATION[dataset]
-    return data.to_tensors(images, labels, mean=mean, std=std)
+    from cnnkit.torch import recipe as recipes
+    return recipes.to_tensors(dataset, *data.load(dataset, split))
 
 
 def _test_tensor(dataset, images):
     """The test images a training case carries (uint8, (N, 28, 28) or (N, 32, 32, 3)), normalised with
     the training split's statistics as the loaders do: float32 (N, C, H, W)."""
-    from cnnkit import data
+    from cnnkit.torch import recipe as recipes
     images = np.asarray(images)
     shape = {"mnist": (28, 28), "cifar10": (32, 32, 3)}[dataset]
     if images.dtype != np.uint8 or images.ndim != 1 + len(shape) or images.shape[1:] != shape:
         raise ValueError(f"the test images must be uint8 of shape (N, {', '.join(map(str, shape))}), got "
                          f"{images.dtype} of shape {images.shape}")
-    mean, std = data.NORMALIZATION[dataset]
-    return data.images_to_tensor(images, mean=mean, std=std)
+    return recipes.normalise(dataset, images)
 
 
 def _predictions(model, x, device, batch=1000):
@@ -474,12 +450,12 @@ def _probe_train(fn, others, kind, seed, n, batch_size, lr, momentum, weight_dec
 
 # ----------------------------------------------------------------------------- evaluate probe
 
-def _eval_model(d, classes):
+def eval_model(d, classes):
     from torch import nn
     return nn.Sequential(nn.Flatten(), nn.Linear(d, 24), nn.ReLU(), nn.Dropout(0.5), nn.Linear(24, classes))
 
 
-def _eval_data(model, shape, classes, seed, n):
+def eval_data(model, shape, classes, seed, n):
     """n seeded examples; about 60% of the labels are what the model predicts (the last one always), the
     rest random."""
     torch = _torch()
@@ -501,8 +477,8 @@ def _probe_evaluate(fn, others, seed, n, batch_size, shape, classes):
     shape = tuple(int(s) for s in shape)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = _eval_model(int(np.prod(shape)), classes)
-        x, y = _eval_data(model, shape, classes, seed, n)
+        model = eval_model(int(np.prod(shape)), classes)
+        x, y = eval_data(model, shape, classes, seed, n)
         model.train()
         loader = _loader(x, y, batch_size)
         seen = {"forwards": 0, "train": 0, "grad": 0}

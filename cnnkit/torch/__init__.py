@@ -13,7 +13,9 @@ validation match cnnkit.reference; results match torch.nn.functional.
     activations sigmoid, tanh, relu, softmax
     losses     squared_error, cross_entropy
     modules    Conv2d, Linear, MaxPool2d, AvgPool2d, ... (torch.nn.Module layers)
-    models     LeNet5, CifarNet, AlexNet, VGG16, VGG19 (backend="cnnkit" or "torch")
+    models     MLP, LeNet5, CifarNet, AlexNet, VGG16, VGG19 (backend="cnnkit" or "torch")
+    training   train_one_epoch, evaluate (assignment 06's loop)
+    recipe     the grader's training recipe of assignment 06 (RECIPES, the schedule, the loaders)
 """
 
 import torch
@@ -23,11 +25,13 @@ from .conv import conv1d, conv2d
 from .gemm import col2im, conv2d_gemm, im2col, toeplitz_matrix
 from .linear import linear
 from .losses import cross_entropy, squared_error
-from .models import VGG, VGG16, VGG19, AlexNet, CifarNet, LeNet5
+from . import recipe
+from .models import MLP, VGG, VGG16, VGG19, AlexNet, CifarNet, LeNet5
 from .modules import (AvgPool2d, Conv2d, Linear, LocalResponseNorm, MaxPool2d, ReLU, Sigmoid,
                       Softmax, StochasticPool2d, Tanh)
 from .norm import batch_norm, local_response_norm
 from .pool import avg_pool2d, global_avg_pool2d, max_pool2d, stochastic_pool2d
+from .training import evaluate, train_one_epoch
 
 
 def device():
@@ -42,6 +46,7 @@ __all__ = [
     "sigmoid", "tanh", "relu", "softmax", "squared_error", "cross_entropy",
     "Conv2d", "Linear", "MaxPool2d", "AvgPool2d", "StochasticPool2d",
     "ReLU", "Tanh", "Sigmoid", "Softmax", "LocalResponseNorm",
-    "LeNet5", "CifarNet", "AlexNet", "VGG", "VGG16", "VGG19",
+    "MLP", "LeNet5", "CifarNet", "AlexNet", "VGG", "VGG16", "VGG19",
+    "train_one_epoch", "evaluate", "recipe",
     "device",
 ]

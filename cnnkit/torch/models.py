@@ -4,6 +4,7 @@ backend="cnnkit" builds them from cnnkit.torch's modules (hand-written backward 
 backend="torch" from torch.nn's layers (cuDNN on a GPU). Both have the same layers in the same
 positions, so parameter names and shapes agree and a state_dict moves between them.
 
+    MLP       any (N, in_features)              in*hidden + hidden + hidden*classes + classes
     LeNet5    1x32x32 (28x28 with padding=2)   61,706 parameters
     CifarNet  3x32x32                           62,006
     AlexNet   3x227x227                     62,378,344
@@ -18,7 +19,7 @@ from torch import nn
 
 from . import modules
 
-__all__ = ["LeNet5", "CifarNet", "AlexNet", "VGG", "VGG16", "VGG19", "layers"]
+__all__ = ["MLP", "LeNet5", "CifarNet", "AlexNet", "VGG", "VGG16", "VGG19", "layers"]
 
 BACKENDS = ("cnnkit", "torch")
 
@@ -40,6 +41,21 @@ class _Net(nn.Module):
 
     def forward(self, x):
         return self.classifier(torch.flatten(self.features(x), 1))
+
+
+class MLP(nn.Module):
+    """A fully connected network with one hidden layer: flatten -> Linear(in_features, hidden) ->
+    ReLU -> Linear(hidden, classes). x (N, ...) with in_features values per example -> logits
+    (N, classes); in_features*hidden + hidden + hidden*classes + classes parameters."""
+
+    def __init__(self, in_features, hidden, classes, backend="cnnkit"):
+        super().__init__()
+        L = layers(backend)
+        self.backend = backend
+        self.classifier = nn.Sequential(L.Linear(in_features, hidden), L.ReLU(), L.Linear(hidden, classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(x, 1))
 
 
 class LeNet5(_Net):
