@@ -14,6 +14,15 @@ from variants import MODULES
 BY_ASSIGNMENT = {m.ASSIGNMENT: m for m in MODULES}
 
 
+@pytest.fixture(autouse=True)
+def _assignment_setup(request, monkeypatch):
+    """What the assignment's module arranges before each of its tests (SETUP(monkeypatch)), if anything."""
+    spec = getattr(request.node, "callspec", None)
+    module = BY_ASSIGNMENT.get(spec.params.get("assignment")) if spec is not None else None
+    if getattr(module, "SETUP", None) is not None:
+        module.SETUP(monkeypatch)
+
+
 def _params(attr, make):
     return [p for m in MODULES for p in make(m, getattr(m, attr, None) or {})]
 

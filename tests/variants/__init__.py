@@ -14,6 +14,8 @@ and may name:
                           result is not one array; every other function meets judging.HOSTILE
     FLOAT64_FOR_FLOAT32   graded names whose float32 hidden cases must fail a float64 result as wrong_dtype
     WRONG_HIDDEN          graded names whose WRONG entries must be named on hidden cases too
+    SETUP                 SETUP(monkeypatch), run before each of the assignment's tests (06: a synthetic
+                          test split in place of the real one)
 
 Tests that only one assignment has stay in tests/test_checks_aNN.py.
 """
