@@ -84,6 +84,7 @@ def test_device():
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("cls,kw,expected", [
     (ct.LeNet5, {}, 61_706), (ct.LeNet5, {"padding": 2}, 61_706), (ct.CifarNet, {}, 62_006),
+    (lambda **kw: ct.MLP(3072, 20, 10, **kw), {}, 3072 * 20 + 20 + 20 * 10 + 10),
     (ct.AlexNet, {}, 62_378_344), (ct.VGG16, {}, 138_357_544), (ct.VGG19, {}, 143_667_240)])
 def test_parameter_counts(backend, cls, kw, expected):
     with torch.device("meta"):                        # shapes only, no memory, no initialisation
@@ -91,7 +92,8 @@ def test_parameter_counts(backend, cls, kw, expected):
     assert count(model) == expected
 
 
-@pytest.mark.parametrize("cls", [ct.LeNet5, ct.CifarNet, ct.AlexNet, ct.VGG16, ct.VGG19])
+@pytest.mark.parametrize("cls", [ct.LeNet5, ct.CifarNet, ct.AlexNet, ct.VGG16, ct.VGG19,
+                                 lambda backend: ct.MLP(12, 7, 3, backend=backend)])
 def test_backends_have_the_same_parameter_names_and_shapes(cls):
     with torch.device("meta"):
         a, b = cls(backend="cnnkit"), cls(backend="torch")
@@ -118,6 +120,54 @@ def test_small_models_shapes_and_backends_agree(device, cls, kw, shape):
     gb = torch.autograd.grad(b(x).square().sum(), list(b.parameters()))
     for u, v in zip(ga, gb):
         torch.testing.assert_close(u, v, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shape", [(12,), (3, 2, 2)])
+def test_mlp_is_one_hidden_relu_layer_on_the_flattened_input(device, shape):
+    """MLP(d, h, c)(x) = relu(x W1^T + b1) W2^T + b2 with x flattened to (N, d), in both backends."""
+    a, b = twin(lambda backend: ct.MLP(12, 7, 3, backend=backend), device)
+    x = torch.randn((5,) + shape, device=device)
+    w1, b1, w2, b2 = (p.detach() for p in a.parameters())
+    assert (w1.shape, b1.shape, w2.shape, b2.shape) == ((7, 12), (7,), (3, 7), (3,))
+    expected = torch.relu(x.reshape(5, 12) @ w1.T + b1) @ w2.T + b2
+    torch.testing.assert_close(a(x), expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(b(x), expected, rtol=1e-5, atol=1e-6)
+    assert a(x[:1]).shape == (1, 3)
+
+
+def classic_lenet5():
+    """LeNet-5 for 28x28 digits as one nn.Sequential of torch.nn's layers."""
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2),
+                         nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2),
+                         nn.Conv2d(16, 120, 5), nn.Tanh(), nn.Flatten(),
+                         nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10))
+
+
+def classic_cifarnet():
+    return nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+
+@pytest.mark.parametrize("make,classic,shape,expected", [
+    (lambda: ct.LeNet5(padding=2, backend="torch"), classic_lenet5, (1, 28, 28), 61_706),
+    (lambda: ct.CifarNet(backend="torch"), classic_cifarnet, (3, 32, 32), 62_006)], ids=["LeNet5", "CifarNet"])
+def test_the_graded_networks_of_06_are_the_classic_ones(make, classic, shape, expected):
+    """LeNet5(padding=2, backend="torch") and CifarNet(backend="torch"), what the checks of 06 compare
+    with: the classic network's layers in the same order, so that under one seed they start from the
+    same weights and compute the same logits."""
+    torch.manual_seed(3)
+    ours = make()
+    torch.manual_seed(3)
+    theirs = classic()
+    layers = lambda model: [type(m) for m in model.modules() if not list(m.children()) and type(m) is not nn.Flatten]
+    assert layers(ours) == layers(theirs)
+    assert count(ours) == count(theirs) == expected
+    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert torch.equal(p, q)
+    x = torch.randn((4,) + shape)
+    torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("device", DEVICES)
