@@ -48,7 +48,9 @@ RUNTIME = {
                                       "max_pool2d", "avg_pool2d", "max_pool2d_with_indices", "adaptive_avg_pool2d",
                                       "adaptive_max_pool2d", "im2col", "col2im", "unfold", "fold",
                                       "cudnn_convolution", "mkldnn_convolution"]}},
-    "06": {"dirs": ["cnnkit/reference", "cnnkit/torch"], "python": [], "c_names": {}},
+    # 06's training probe trains by the grader's recipe, which holds no answer (HIDE keeps it real)
+    "06": {"dirs": ["cnnkit/reference", "cnnkit/torch"], "allowed": ["cnnkit/torch/recipe.py"], "python": [],
+           "c_names": {}},
 }
 
 

@@ -198,6 +198,24 @@ def test_the_sandbox_of_06_shows_the_probes_and_the_recipe_and_hides_the_rest():
     assert not [p for p in covered if p.name == "recipe.py" or p.name == "probes06.py"]
 
 
+def test_the_profiler_lets_the_probes_run_the_recipe_but_flags_the_rest_of_cnnkit_torch():
+    """While a case runs, the grader's profiler flags code of cnnkit/torch (RUNTIME["06"]); the training
+    probe trains by cnnkit/torch/recipe.py, which is allowed: calling it is no forbidden use."""
+    from autograde import grader, sandbox
+    assert grader.RUNTIME["06"]["allowed"] == ["cnnkit/torch/recipe.py"]
+    source = ("import numpy as np\nfrom cnnkit.torch import recipe\nimport cnnkit.torch\n"
+              "def by_the_recipe(x):\n    return recipe.normalise('mnist', x).numpy()\n"
+              "def by_the_course(x):\n    cnnkit.torch.device()\n    return x\n")
+    program = {"cells": [{"id": "a", "source": source}], "graded": ["by_the_recipe", "by_the_course"],
+               "preload": ["numpy", "torch"], "protected": [], "forbidden": grader.RUNTIME["06"]}
+    images = np.zeros((2, 28, 28), dtype=np.uint8)
+    out = sandbox.run(program, {name: [((images,), {}, None, (), None)] for name in program["graded"]},
+                      sandbox.Limits(cell_seconds=60, notebook_seconds=120))
+    recipe_result, course_result = out.results["by_the_recipe"][0], out.results["by_the_course"][0]
+    assert recipe_result["ok"] and not recipe_result.get("forbidden"), recipe_result
+    assert course_result["ok"] and course_result.get("forbidden") == ["torch.device"], course_result
+
+
 _STUBBED = r"""
 import importlib, importlib.util, pickle, sys
 import cnnkit

@@ -55,7 +55,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
 from cnnkit import data  # the course's data sets: used to load the data, outside your graded code
-from cnnkit.data.loaders import to_tensors  # uint8 images -> normalised float tensors (N, C, H, W)
+from cnnkit.torch import recipe  # the grader's training recipe: normalisation, flips, optimizer, schedule
 from cnnkit.architectures import parameter_table  # the course's parameter tables, for comparison
 from cnnkit.checks import for_assignment
 
@@ -114,9 +114,11 @@ print("images per class in the training set:", np.bincount(mnist_labels))
 #
 # The test images are normalised with the same $\mu$ and $\sigma$ — statistics of the test set
 # are not ours to use. For MNIST, $\mu = 0.1307$ and $\sigma = 0.3081$; the cell computes them
-# from the 47 million training pixels. `to_tensors` (from `cnnkit.data`) does the conversion: it turns
-# `(N, H, W)` (or `(N, H, W, C)` colour) arrays into `float32` tensors in PyTorch's channels-first
-# layout `(N, C, H, W)`, and the labels into an `int64` tensor.
+# from the 47 million training pixels. `recipe.to_tensors` does the conversion, with these statistics
+# (`data.NORMALIZATION`), as the grader does when it trains your networks (`recipe` is the grader's
+# training recipe, `cnnkit.torch.recipe`): it turns `(N, H, W)` (or `(N, H, W, C)` colour) arrays into
+# `float32` tensors in PyTorch's channels-first layout `(N, C, H, W)`, and the labels into an `int64`
+# tensor.
 
 # %%
 pixels = mnist_images / 255.0
@@ -124,9 +126,8 @@ print(f"mean {pixels.mean():.4f}, standard deviation {pixels.std():.4f}   (data.
       f"data.MNIST_STD = {data.MNIST_STD})")
 del pixels
 
-x_mnist, y_mnist = to_tensors(mnist_images, mnist_labels, mean=data.MNIST_MEAN, std=data.MNIST_STD)
-x_mnist_test, y_mnist_test = to_tensors(mnist_test_images, mnist_test_labels,
-                                             mean=data.MNIST_MEAN, std=data.MNIST_STD)
+x_mnist, y_mnist = recipe.to_tensors("mnist", mnist_images, mnist_labels)
+x_mnist_test, y_mnist_test = recipe.to_tensors("mnist", mnist_test_images, mnist_test_labels)
 print("x:", tuple(x_mnist.shape), x_mnist.dtype, f"| mean {x_mnist.mean():.3f}, std {x_mnist.std():.3f}",
       "| y:", tuple(y_mnist.shape), y_mnist.dtype)
 
@@ -160,14 +161,16 @@ def subset(x, y, fraction=0.1):
     return x[:n], y[:n]
 
 
+MNIST, CIFAR10 = recipe.RECIPES["mnist"], recipe.RECIPES["cifar10"]  # the grader's: epochs, batch size, ...
+
 mnist_train = TensorDataset(*subset(x_mnist, y_mnist))
 mnist_test = TensorDataset(x_mnist_test, y_mnist_test)
-mnist_train_loader = DataLoader(mnist_train, batch_size=128, shuffle=True)
+mnist_train_loader = DataLoader(mnist_train, batch_size=MNIST["batch_size"], shuffle=True)
 mnist_test_loader = DataLoader(mnist_test, batch_size=1000)
 
 images, labels = next(iter(mnist_train_loader))
 print(f"{len(mnist_train)} training images -> {len(mnist_train_loader)} batches;",
-      f"the last holds {len(mnist_train) - (len(mnist_train_loader) - 1) * 128}")
+      f"the last holds {len(mnist_train) - (len(mnist_train_loader) - 1) * MNIST['batch_size']}")
 print("one batch:", tuple(images.shape), images.dtype, "and labels", tuple(labels.shape), labels.dtype)
 print("its first labels:", labels[:16].tolist())
 
@@ -206,7 +209,7 @@ show_images(images[:32], [str(int(v)) for v in labels[:32]], data.MNIST_MEAN, da
 #
 # CIFAR-10 has 50,000 training and 10,000 test **colour photographs** of $32 \times 32$ pixels in
 # ten classes: aeroplane, car, bird, cat, deer, dog, frog, horse, ship and truck. `load_cifar10`
-# returns them as published, channels last `(N, 32, 32, 3)`; `to_tensors` moves the channels first
+# returns them as published, channels last `(N, 32, 32, 3)`; `recipe.to_tensors` moves the channels first
 # and normalises each of the three channels with its own mean and standard deviation. The
 # photographs are far harder than the digits: the object can be anywhere, at any size, in any pose,
 # against any background, and at $32 \times 32$ even people hesitate between a cat and a dog.
@@ -214,8 +217,9 @@ show_images(images[:32], [str(int(v)) for v in labels[:32]], data.MNIST_MEAN, da
 # **Data augmentation.** A photograph mirrored left to right still shows the same thing, so a
 # random half of each training batch is flipped before it goes in: over the epochs the network
 # sees twice as many different images, and learns that left and right do not matter. A loader's
-# `collate_fn` is the function that turns the list of examples into a batch; ours calls the usual
-# one (`default_collate`) and then flips. The test images are never flipped.
+# `collate_fn` is the function that turns the list of examples into a batch; the recipe's
+# `recipe.Flips()` calls the usual one (`default_collate`) and then flips, as the grader's loader does
+# (its dozen lines are in `cnnkit/torch/recipe.py`). The test images are never flipped.
 
 # %%
 cifar_images, cifar_labels = data.load_cifar10("train")
@@ -224,24 +228,16 @@ print("training:", cifar_images.shape, cifar_images.dtype, "| test:", cifar_test
 print("classes:", data.CIFAR10_CLASSES)
 print("channel means", data.CIFAR10_MEAN, "and standard deviations", data.CIFAR10_STD)
 
-x_cifar, y_cifar = to_tensors(cifar_images, cifar_labels, mean=data.CIFAR10_MEAN, std=data.CIFAR10_STD)
-x_cifar_test, y_cifar_test = to_tensors(cifar_test_images, cifar_test_labels,
-                                             mean=data.CIFAR10_MEAN, std=data.CIFAR10_STD)
+x_cifar, y_cifar = recipe.to_tensors("cifar10", cifar_images, cifar_labels)
+x_cifar_test, y_cifar_test = recipe.to_tensors("cifar10", cifar_test_images, cifar_test_labels)
 print("x:", tuple(x_cifar.shape), x_cifar.dtype, "| per-channel means after normalising:",
       x_cifar.mean(dim=(0, 2, 3)).numpy().round(3))
 
-
-def flip_batch(examples):
-    """The usual batch, with a random half of its images mirrored left to right (data augmentation)."""
-    x, y = torch.utils.data.default_collate(examples)
-    flip = torch.rand(len(x)) < 0.5
-    x[flip] = x[flip].flip(dims=[3])          # dims 3 is the width: left <-> right
-    return x, y
-
-
 cifar_train = TensorDataset(*subset(x_cifar, y_cifar))
 cifar_test = TensorDataset(x_cifar_test, y_cifar_test)
-cifar_train_loader = DataLoader(cifar_train, batch_size=128, shuffle=True, collate_fn=flip_batch)
+# a random half of each batch mirrored left to right (CIFAR10["flip"]: the grader's recipe flips too)
+cifar_train_loader = DataLoader(cifar_train, batch_size=CIFAR10["batch_size"], shuffle=True,
+                                collate_fn=recipe.Flips())
 cifar_test_loader = DataLoader(cifar_test, batch_size=1000)
 
 images, labels = next(iter(cifar_train_loader))
@@ -548,20 +544,23 @@ checks.check("evaluate", evaluate, seed=2026, hidden=True)
 # ### Putting it together: `fit`
 #
 # The cell below is the rest of a training script, written for you: it picks your functions if
-# they pass their visible checks (the course's versions otherwise, so that the notebook runs
-# on), and `fit` trains a model for a number of epochs, measuring the test accuracy after each,
-# with a progress bar.
+# they pass their visible checks (the course's versions otherwise, `cnnkit.torch`'s, which the checks
+# compare yours with, so that the notebook runs on), and `fit` trains a model by a recipe, measuring
+# the test accuracy after each epoch, with a progress bar.
 #
 # `fit` uses SGD with Nesterov momentum 0.9 and a **one-cycle learning-rate schedule**: the
 # learning rate climbs from $\eta/25$ to its peak $\eta$ over the first quarter of the steps (a
 # gentle start while the weights are still random), then falls smoothly to almost 0 (large steps
 # to get near a good solution, small ones to settle into it). The schedule advances after every
 # optimizer step — a hook on the optimizer does that, so `train_one_epoch` does not need to know
-# about it. This is also the recipe the grader uses to train your networks.
+# about it. This is also the recipe the grader uses to train your networks: `fit` and the grader
+# both train with `recipe.train`, which calls your `train_one_epoch` once per epoch, and read the
+# epochs, batch size and learning rates from `recipe.RECIPES`.
 
 # %%
 def ready(name, yours):
-    """Your graded function or class if it passes its visible checks; else the course's own version."""
+    """Your graded function or class if it passes its visible checks; else the course's own version
+    (cnnkit.torch's, the one the checks compare yours with)."""
     try:
         checks.check(name, yours)
         return yours
@@ -580,31 +579,34 @@ def count_parameters(model):
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def fit(model, train_loader, test_loader, epochs, lr, name="training"):
-    """Train with SGD (Nesterov momentum 0.9) and a one-cycle learning rate up to `lr`; the test
-    accuracy after every epoch. Returns the history of the run."""
+def fit(model, train_loader, test_loader, training, name="training"):
+    """Train by `training`, a recipe (`recipe.RECIPES[...]`, see `run_of`): SGD with Nesterov momentum
+    and a one-cycle learning rate up to training["lr"] over training["epochs"] epochs of your
+    train_one_epoch; the test accuracy after every epoch. Returns the history of the run."""
     model = model.to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
-    steps = epochs * len(train_loader)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps, pct_start=0.25)
-    optimizer.register_step_post_hook(
-        lambda opt, args, kwargs: schedule.step() if schedule.last_epoch < steps else None)
     history = {"name": name, "parameters": count_parameters(model), "loss": [], "accuracy": []}
     start = time.perf_counter()
-    bar = tqdm(range(1, epochs + 1), desc=name, unit="epoch")
-    for epoch in bar:
-        history["loss"].append(train_fn(model, train_loader, optimizer, device))
+    bar = tqdm(total=training["epochs"], desc=name, unit="epoch")
+
+    def after_epoch(epoch, loss):
+        history["loss"].append(loss)
         history["accuracy"].append(evaluate_fn(model, test_loader, device))
-        bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", test_accuracy=f"{history['accuracy'][-1]:.2%}")
+        bar.update()
+        bar.set_postfix(loss=f"{loss:.4f}", test_accuracy=f"{history['accuracy'][-1]:.2%}")
+
+    recipe.train(model, train_loader, train_fn, device, training, after_epoch)
+    bar.close()
     history["seconds"] = time.perf_counter() - start
-    print(f"{name}: {history['parameters']:,} parameters, {epochs} epochs in {history['seconds']:.0f} s, "
-          f"test accuracy {history['accuracy'][-1]:.2%}")
+    print(f"{name}: {history['parameters']:,} parameters, {training['epochs']} epochs in "
+          f"{history['seconds']:.0f} s, test accuracy {history['accuracy'][-1]:.2%}")
     return history
 
 
-def epochs_to_train(n):
-    """n epochs, or a single one while the notebook is being graded."""
-    return 1 if GRADING else n
+def run_of(training, **changes):
+    """The recipe `training` with `changes` (epochs=3, lr=0.1, ...), for a single epoch while the
+    notebook is being graded."""
+    run = dict(training, **changes)
+    return dict(run, epochs=1) if GRADING else run
 
 
 # %% [markdown]
@@ -615,7 +617,8 @@ def epochs_to_train(n):
 MLPClass = ready("MLP", MLP)
 torch.manual_seed(0)
 mlp_mnist = MLPClass(28 * 28, 100, 10)
-mlp_mnist_history = fit(mlp_mnist, mnist_train_loader, mnist_test_loader, epochs_to_train(3), lr=0.1, name="MLP on MNIST")
+mlp_mnist_history = fit(mlp_mnist, mnist_train_loader, mnist_test_loader, run_of(MNIST, epochs=3, lr=0.1),
+                        name="MLP on MNIST")
 
 # %% [markdown]
 # ## 4. LeNet-5 on MNIST
@@ -716,7 +719,7 @@ checks.check("LeNet5", LeNet5, seed=2026, hidden=True, train_one_epoch=train_one
 LeNet5Class = ready("LeNet5", LeNet5)
 torch.manual_seed(0)
 lenet = LeNet5Class()
-lenet_history = fit(lenet, mnist_train_loader, mnist_test_loader, epochs_to_train(5), lr=0.15, name="LeNet-5 on MNIST")
+lenet_history = fit(lenet, mnist_train_loader, mnist_test_loader, run_of(MNIST), name="LeNet-5 on MNIST")
 print(f"LeNet-5: {lenet_history['accuracy'][-1]:.2%} on the test set (the graded test asks for at least 98.5%)")
 
 
@@ -896,13 +899,13 @@ checks.check("CifarNet", CifarNet, seed=2026, hidden=True, train_one_epoch=train
 CifarNetClass = ready("CifarNet", CifarNet)
 torch.manual_seed(0)
 cifarnet = CifarNetClass()
-cifarnet_history = fit(cifarnet, cifar_train_loader, cifar_test_loader, epochs_to_train(6), lr=0.05, name="CifarNet")
+cifarnet_history = fit(cifarnet, cifar_train_loader, cifar_test_loader, run_of(CIFAR10), name="CifarNet")
 torch.manual_seed(0)
 mlp20 = MLPClass(3 * 32 * 32, 20, 10)
-mlp20_history = fit(mlp20, cifar_train_loader, cifar_test_loader, epochs_to_train(6), lr=0.05, name="MLP, 20 hidden units")
+mlp20_history = fit(mlp20, cifar_train_loader, cifar_test_loader, run_of(CIFAR10), name="MLP, 20 hidden units")
 torch.manual_seed(0)
 mlp256 = MLPClass(3 * 32 * 32, 256, 10)
-mlp256_history = fit(mlp256, cifar_train_loader, cifar_test_loader, epochs_to_train(6), lr=0.05,
+mlp256_history = fit(mlp256, cifar_train_loader, cifar_test_loader, run_of(CIFAR10),
                      name="MLP, 256 hidden units")
 print(f"CifarNet: {cifarnet_history['accuracy'][-1]:.2%} on the test set (the graded test asks for at least 60%)")
 
