@@ -13,7 +13,8 @@ and how the 06 notebook trains its networks (its `fit`).
 The recipe holds no answer: no network, no `train_one_epoch`, no `evaluate`. The caller hands over
 the training loop (the student's, when graded), and `train` calls it once per epoch. While a
 notebook of 06 is graded, the rest of `cnnkit.torch` is a stub and this module stays real
-(autograde/grader.py, HIDE): it imports nothing but torch and `cnnkit.data`.
+(autograde/grader.py: HIDE keeps it, and RUNTIME lets the training probe run it while a case runs):
+it imports nothing but torch and `cnnkit.data`.
 """
 
 import torch
