@@ -21,10 +21,12 @@ from typing import Callable
 
 import numpy as np
 
+from .common import with_line
+
 __all__ = ["Case", "Verdict", "Mistake", "Graded", "register", "graded", "cases", "expected",
            "judge", "default_judge", "check", "fmt",
            # the judging path that judges of their own build on
-           "Finding", "compare", "fail", "inputs_changed", "heading", "as_plain", "to_float", "close",
+           "Finding", "compare", "with_diagnosis", "fail", "inputs_changed", "heading", "as_plain", "to_float", "close",
            "tolerances", "case_dtype", "modified_inputs", "shape_mistakes"]
 
 
@@ -502,6 +504,32 @@ def default_judge(case, output, inputs_after=None):
     if modified:
         return inputs_changed(case, modified, ref)
     return Verdict(True, "", None)
+
+
+def with_diagnosis(diagnose):
+    """A judge that is `default_judge` plus a known mistake a list of Mistakes cannot hold (NaN where a
+    formula overflowed, a random draw where an average was asked for).
+
+    When the output is wrong, has the expected shape and no Mistake names it, `diagnose(case, y, ref)`
+    -> (code, text) or None looks at it (y: the output in float64, ref: the expected answer); a
+    diagnosis adds its 'likely mistake' line to the default verdict.
+    """
+    def judge(case, output, inputs_after=None):
+        v = default_judge(case, output, inputs_after)
+        if v.passed or v.diagnosis is not None:
+            return v
+        try:
+            raw, problem = as_plain(output)
+            ref = expected(case)
+            found = None if problem is not None or raw.shape != ref.shape else diagnose(case, to_float(raw), ref)
+        except Exception:  # the extra diagnosis is a bonus; the verdict stands without it
+            return v
+        if not found:
+            return v
+        code, text = found
+        return Verdict(False, with_line(v.message, code, text), code)
+
+    return judge
 
 
 # ----------------------------------------------------------------------------- check (notebooks)

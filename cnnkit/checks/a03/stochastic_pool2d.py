@@ -16,9 +16,9 @@ import copy
 import numpy as np
 
 from ... import reference as R
-from ..common import EXAMPLE, F32, F64, SMALL, draw, dtype_name, image, with_line
-from ..core import (Graded, Mistake, Verdict, as_plain, case_dtype, default_judge, expected, fail, fmt, heading,
-                    modified_inputs, register, to_float, tolerances)
+from ..common import EXAMPLE, F32, F64, SMALL, draw, dtype_name, image
+from ..core import (Graded, Mistake, Verdict, as_plain, case_dtype, expected, fail, fmt, heading, modified_inputs,
+                    register, to_float, tolerances, with_diagnosis)
 from . import ASSIGNMENT
 from .pooling import ARGS, geometry, geometry_mistakes, pool_case, windows
 
@@ -223,32 +223,22 @@ def judge(case, output, inputs_after=None):
     return Verdict(True, "", None)
 
 
-def _judge_evaluation(case, output, inputs_after=None):
-    v = default_judge(case, output, inputs_after)
-    if v.passed or v.diagnosis is not None:
-        return v
-    try:
-        raw, problem = as_plain(output)
-        x = case.args[0]
-        k, s, _ = geometry(case)
-        win = windows(x.astype(F64), k, s)
-        if problem is not None or raw.shape != win.shape[:4]:
-            return v
-        y = to_float(raw)
-        ref = expected(case)
-        zero = win.sum(axis=-1) == 0
-        rtol, atol = tolerances(case_dtype(case), ref)
-        if zero.any() and np.isnan(y[zero]).all() and np.allclose(y[~zero], ref[~zero], rtol=rtol, atol=atol):
-            code, text = "zero_window", ("a window of zeros gave NaN (0/0); such a window gives 0: handle it before "
-                                         "dividing by the sum")
-        elif (np.abs(win - y[..., None]) <= atol + rtol * np.abs(win)).any(axis=-1).all():
-            code, text = "training_ignored", ("every output is one value of its window, a random draw; with "
-                                              "training=False the output is the weighted average sum a^2 / sum a")
-        else:
-            return v
-    except Exception:  # the extra diagnosis is a bonus; the verdict stands without it
-        return v
-    return Verdict(False, with_line(v.message, code, text), code)
+def _diagnose_evaluation(case, y, ref):
+    """Evaluation mode's mistakes that only the windows show: NaN for a window of zeros, a random draw."""
+    k, s, _ = geometry(case)
+    win = windows(case.args[0].astype(F64), k, s)
+    zero = win.sum(axis=-1) == 0
+    rtol, atol = tolerances(case_dtype(case), ref)
+    if zero.any() and np.isnan(y[zero]).all() and np.allclose(y[~zero], ref[~zero], rtol=rtol, atol=atol):
+        return "zero_window", ("a window of zeros gave NaN (0/0); such a window gives 0: handle it before dividing "
+                               "by the sum")
+    if (np.abs(win - y[..., None]) <= atol + rtol * np.abs(win)).any(axis=-1).all():
+        return "training_ignored", ("every output is one value of its window, a random draw; with training=False "
+                                    "the output is the weighted average sum a^2 / sum a")
+    return None
+
+
+_judge_evaluation = with_diagnosis(_diagnose_evaluation)
 
 
 # ----------------------------------------------------------------------------- hidden cases, for the grader

@@ -7,8 +7,8 @@ judge adds that diagnosis to the default one).
 import numpy as np
 
 from ... import reference as R
-from ..common import F32, F64, arr, dtype_name, rand, varied, with_line
-from ..core import Case, Graded, Mistake, Verdict, as_plain, default_judge, register, to_float
+from ..common import F32, F64, arr, dtype_name, rand, varied
+from ..core import Case, Graded, Mistake, register, with_diagnosis
 from . import ASSIGNMENT
 
 
@@ -42,29 +42,19 @@ def sigmoid_mistakes(case, ref):
                 Mistake("wrong_function", "this is e^z, without the 1 / (1 + ...)", value=np.exp(z))]
 
 
-def judge(case, output, inputs_after=None):
-    """The default judgement, plus a diagnosis of NaN where e^z overflowed."""
-    v = default_judge(case, output, inputs_after)
-    if v.passed or v.diagnosis is not None:
-        return v
-    try:
-        raw, problem = as_plain(output)
-        z = case.args[0]
-        if problem is not None or raw.shape != z.shape:
-            return v
-        y = to_float(raw)
-        nan = np.isnan(y)
-        ref = R.sigmoid(z)
-        if nan.any() and np.all(np.abs(z[nan]) > 80) and np.allclose(y[~nan], ref[~nan], rtol=1e-4, atol=1e-6):
-            return Verdict(False, with_line(
-                v.message, "sigmoid_overflow",
-                "NaN where |z| is large: e^z (or e^(-z)) overflowed to infinity and infinity / infinity is NaN. "
-                "1 / (1 + np.exp(-z)) only ever divides by infinity (which gives 0, the right answer); or use "
-                "e = np.exp(-np.abs(z)) <= 1, with sigmoid = 1 / (1 + e) for z >= 0 and e / (1 + e) for z < 0"),
-                "sigmoid_overflow")
-    except Exception:  # the extra diagnosis is a bonus; the verdict stands without it
-        return v
-    return v
+def _diagnose_overflow(case, y, ref):
+    """NaN only where |z| is large, right elsewhere: e^z overflowed."""
+    z = case.args[0]
+    nan = np.isnan(y)
+    if nan.any() and np.all(np.abs(z[nan]) > 80) and np.allclose(y[~nan], ref[~nan], rtol=1e-4, atol=1e-6):
+        return "sigmoid_overflow", (
+            "NaN where |z| is large: e^z (or e^(-z)) overflowed to infinity and infinity / infinity is NaN. "
+            "1 / (1 + np.exp(-z)) only ever divides by infinity (which gives 0, the right answer); or use "
+            "e = np.exp(-np.abs(z)) <= 1, with sigmoid = 1 / (1 + e) for z >= 0 and e / (1 + e) for z < 0")
+    return None
+
+
+judge = with_diagnosis(_diagnose_overflow)
 
 
 # ----------------------------------------------------------------------------- hidden cases, for the grader
