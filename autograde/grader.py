@@ -138,8 +138,8 @@ def _call_problem(result):
     """A sentence for a case the function did not answer, or None when it returned something."""
     if result is None:
         return "was never called: the notebook's process stopped before this case"
-    if not result["ok"]:
-        return f"raised {result['error']}"
+    if not result.ok:
+        return f"raised {result.error}"
     return None
 
 
@@ -148,10 +148,10 @@ def judge_case(case, result):
     problem = _call_problem(result)
     if problem:
         return False, checks.core.problem_message(case, problem), "raised"
-    output = result["output"]
+    output = result.output
     if isinstance(output, sandbox.Unsupported):
         return False, checks.core.problem_message(case, f"returned {output!r}, not an array of numbers"), "wrong_type"
-    verdict = checks.judge(case, output, inputs_after=result.get("inputs_after"))
+    verdict = checks.judge(case, output, inputs_after=result.inputs_after)
     return verdict.passed, verdict.message, verdict.diagnosis
 
 
@@ -159,8 +159,8 @@ def judge_function(name, cases, results, forbidden_static):
     """The verdict on one graded function: passed cases, messages, diagnoses, forbidden uses."""
     passed, messages, diagnoses, forbidden = 0, [], [], list(forbidden_static)
     for case, result in zip(cases, results):
-        if result and result.get("forbidden"):
-            for api in result["forbidden"]:
+        if result and result.forbidden:
+            for api in result.forbidden:
                 what = f"{name} called {api} while it ran"
                 if what not in forbidden:
                     forbidden.append(what)
@@ -236,12 +236,11 @@ def _grade(job, release, result):
     # the release's own cells are demonstrations: while graded they may meet the course's reference
     # hidden (and do not decide anything); the student hears of errors in their own cells only
     own = {cid for cid, _ in sub.own}
-    result["cell_errors"] = [{"cell": c["id"], "error": c["error"]} for c in outcome.cells
-                             if c.get("error") and c["id"] in own]
+    result["cell_errors"] = [{"cell": c.id, "error": c.error} for c in outcome.cells if c.error and c.id in own]
     result["log"] = outcome.log[-2000:]
     if outcome.problem:
         result["notes"].append(outcome.problem)
-    if any("no data:" in (c.get("error") or "") for c in outcome.cells):
+    if any("no data:" in (c.error or "") for c in outcome.cells):
         # not the student's doing: the grading machine lacks a data set the notebook loads
         result["notes"].append("the grader has no copy of a data set this notebook loads, and no network to "
                                "fetch it: the cells that load it failed while grading (a teaching assistant "
