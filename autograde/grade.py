@@ -7,9 +7,11 @@ broken file, worker or gradebook) stops the class. The steps, in order:
 1. ``releases``: the assignment's released notebooks (course/<assignment>/*.ipynb) and their points.
 2. ``import_submissions`` (with ``--import PATH``): a folder or LMS export into nbgrader's layout.
 3. ``plan``: one job per student and notebook found in <root>/submitted/; a job whose result is
-   already recorded for the same submission, release, grader and isolation, in a record whose
-   signature (HMAC-SHA256 keyed by the course's grading secret) verifies, is skipped unless
-   ``--regrade``. A failure of the grader itself is always graded again.
+   already recorded for the same submission, release, grader (`grader.version()`, the digest of
+   every source that can change a score: the checks and their hidden cases among them) and
+   isolation, in a record whose signature (HMAC-SHA256 keyed by the course's grading secret)
+   verifies, is skipped unless ``--regrade``. A failure of the grader itself is always graded again.
+   Results are `results.SubmissionResult`s; the records on disk are their `to_dict()`.
 4. ``execute``: the jobs run concurrently, in a local process pool (``--jobs``) or on a Dask cluster
    (``--scheduler ADDRESS``); each worker runs the student's code in its own sandboxed process. A
    worker that dies costs only the job it was running, and a job that never ends is stopped at its

@@ -63,11 +63,12 @@ class Interrupt(BaseException):
 
 
 def main():
+    """The runner's phases, in the order they run (the module's docstring says why in this order)."""
     channel, program = read_program(sys.argv)            # the grader's pipes; the program (the cases come later)
     set_limits(program["limits"])                        # memory, CPU time, file size, processes; no core file
     die_with_parent(program)                             # outside bwrap: ends when the grading worker ends
     preload(program["preload"])                          # the release's own imports
-    probes = capture_probes(program.get("probes", []))   # taken now: a notebook that changes their modules changes nothing
+    probes = capture_probes(program.get("probes", []))   # a notebook that changes their modules changes nothing
     numpy = import_numpy()
     hide_numpy_correlate(numpy)
     run_cell, names = start_shell()                      # the IPython shell the cells run in, and its namespace

@@ -212,3 +212,31 @@ def test_cases_travel_as_plain_tuples_and_come_back_named():
     case = protocol.Case((np.ones(2),), {}, None, (), 3.0)
     assert tuple(case) == case and protocol.Case(*tuple(case)).seconds == 3.0
     assert sandbox.probe_names({"f": [case._replace(probe="m:p")]}) == ["m:p"]
+
+
+# ----------------------------------------------------------------------------- errors: raised, then exited
+
+def test_library_code_raises_and_only_the_command_line_exits():
+    """No module of autograde but the command line's raises SystemExit or calls sys.exit."""
+    for path in sorted(AUTOGRADE.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        exits = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "SystemExit"
+                 or isinstance(n, ast.Attribute) and ast.unparse(n) == "sys.exit"]
+        if path.name == "__main__.py" or path.name == "build.py":     # their `python -m` entry points
+            main_block = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)]
+            inside = {id(n) for block in main_block for n in ast.walk(block)}
+            exits = [n for n in exits if id(n) not in inside]
+        assert not exits, f"{path.name} line {exits[0].lineno}"
+
+
+def test_a_course_error_is_the_commands_message_and_status_1(tmp_path, capsys):
+    from autograde import errors, grade
+    from autograde.__main__ import main
+
+    with pytest.raises(errors.CourseError, match="no released notebooks in .*99-nothing; assignments: "):
+        grade.releases("99-nothing")
+    assert main(["import", "99-nothing", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("no released notebooks in ") and "99-nothing; assignments: 01-" in err
+    assert main(["import", "01-convolution", str(tmp_path / "nowhere"), "--root", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"nothing to import at {tmp_path / 'nowhere'}: give a folder or a .zip file\n"
