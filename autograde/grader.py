@@ -26,26 +26,30 @@ from cnnkit import checks
 from . import notebook, sandbox, static
 from .results import CellError, FunctionResult, SubmissionResult
 
-# every source that can change a score, as (package folder, its files and folders): the checks (their
-# cases, hidden or not, judges and thresholds), the answers they compare with, the data they load, and
-# the grader's own steps. Their digest is the grader's version, part of the rerun key: an edit to any
-# of them grades every submission again
-SCORED = ((Path(cnnkit.__file__).parent, ("checks", "reference", "torch", "_args.py", "data")),
+# every source that can change a score, as (package folder, its files and folders; "" for all of it):
+# all of cnnkit (the checks with their cases, hidden or not, judges and thresholds, the references and
+# twins they compare with, the data loaders) but what only draws or times, and the grader's own steps.
+# Their digest is the grader's version, part of the rerun key: an edit to any of them (a hidden case
+# generator, a judge, a reference, the sandbox) grades every submission again
+SCORED = ((Path(cnnkit.__file__).parent, ("",)),
           (Path(__file__).parent, ("grader.py", "runner.py", "protocol.py", "sandbox.py", "static.py", "hidden.py",
                                    "confine.py", "notebook.py")))
+NOT_SCORED = {"cnnkit/plot.py", "cnnkit/benchmark.py", "cnnkit/__main__.py"}   # figures, timings, the tour
 
 
 def source_digest(scored=None):
-    """sha256 of the .py files `scored` (default: SCORED) names: each one's path under its package's
-    folder, and its bytes."""
+    """sha256 of the .py files `scored` (default: SCORED) names, but NOT_SCORED: each one's path under
+    its package's folder, and its bytes."""
     digest = hashlib.sha256()
     for root, entries in SCORED if scored is None else scored:
         root = Path(root)
         for entry in entries:
             path = root / entry
-            files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-            for file in files:
-                digest.update(f"{root.name}/{file.relative_to(root).as_posix()}\0".encode())
+            for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+                name = f"{root.name}/{file.relative_to(root).as_posix()}"
+                if name in NOT_SCORED:
+                    continue
+                digest.update(name.encode() + b"\0")
                 digest.update(file.read_bytes() if file.is_file() else b"(missing)")
                 digest.update(b"\0")
     return digest.hexdigest()

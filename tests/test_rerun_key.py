@@ -2,8 +2,8 @@
 
 The grader's version, recorded in each result and compared by `grade.is_current`, is the digest of
 every source that can change a score (`grader.SCORED`: the checks with their hidden cases, the
-references, the data loaders, the grader's own steps). These tests edit a copy of those sources,
-never the repository's own files.
+references and twins, the data loaders, the grader's own steps). These tests edit a copy of those
+sources, never the repository's own files.
 """
 
 import json
@@ -14,8 +14,6 @@ import pytest
 from autograde import examples, grade, grader
 
 A01 = "01-convolution"
-
-
 ORIGINAL = grader.SCORED
 
 
@@ -27,7 +25,8 @@ def scored_copy(tmp_path, monkeypatch):
         copy = tmp_path / "sources" / root.name
         for entry in entries:
             if (root / entry).is_dir():
-                shutil.copytree(root / entry, copy / entry, ignore=shutil.ignore_patterns("__pycache__"))
+                shutil.copytree(root / entry, copy / entry, ignore=shutil.ignore_patterns("__pycache__"),
+                                dirs_exist_ok=True)
             elif (root / entry).exists():
                 (copy / entry).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(root / entry, copy / entry)
@@ -60,9 +59,15 @@ def test_an_edit_to_any_scored_source_changes_the_version(scored_copy):
         file.write_bytes(before + b"\n# edited\n")
         assert grader.source_digest() != unchanged, file
         file.write_bytes(before)
-    (scored_copy / "cnnkit" / "checks" / "new_assignment.py").write_text("CASES = []\n")
-    assert grader.source_digest() != unchanged
-    (scored_copy / "cnnkit" / "checks" / "new_assignment.py").unlink()
+    for new in ("checks/new_assignment.py", "grading/hidden_cases.py"):   # a module of the checks to come
+        path = scored_copy / "cnnkit" / new
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("CASES = []\n")
+        assert grader.source_digest() != unchanged, new
+        path.unlink()
+    for drawing in ("plot.py", "benchmark.py"):      # what only draws or times changes no score
+        path = scored_copy / "cnnkit" / drawing
+        path.write_text(path.read_text() + "\n# edited\n")
     assert grader.source_digest() == unchanged == grader.version()
 
 
