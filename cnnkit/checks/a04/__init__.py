@@ -28,9 +28,10 @@ the numerical_gradient cases and the parameters of the network's cases are in `c
 the one part of the checks the grading sandbox shows the student's process.
 """
 
+from ... import course
+
 ASSIGNMENT = "04"
-FUNCTIONS = ("sigmoid", "sigmoid_backward", "linear_backward", "avg_pool2d_backward", "max_pool2d_backward",
-             "conv2d_backward", "sigmoid_cnn_gradients", "numerical_gradient")
+FUNCTIONS = course.assignment(ASSIGNMENT).functions   # the course table decides what is graded
 
 from . import (sigmoid, sigmoid_backward, linear_backward, avg_pool2d_backward, max_pool2d_backward,  # noqa: E402,F401
                conv2d_backward, sigmoid_cnn_gradients, numerical_gradient)

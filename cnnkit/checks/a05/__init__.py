@@ -24,8 +24,10 @@ One module per graded function registers it; `windows` counts the windows of a c
 the messages of three of them.
 """
 
+from ... import course
+
 ASSIGNMENT = "05"
-FUNCTIONS = ("toeplitz_1d", "toeplitz_matrix", "im2col", "conv2d_gemm")
+FUNCTIONS = course.assignment(ASSIGNMENT).functions   # the course table decides what is graded
 
 # after ASSIGNMENT: each module registers its function under it
 from . import toeplitz_1d, toeplitz_matrix, im2col, conv2d_gemm  # noqa: E402,F401
