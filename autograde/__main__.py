@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from . import build, demo, grade, submissions
+from .errors import CourseError
 
 
 def main(argv=None):
@@ -36,6 +37,15 @@ def main(argv=None):
     p.add_argument("--jobs", "-j", type=int)
 
     args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except CourseError as e:   # the library says what is wrong; the command line says it and fails
+        print(e, file=sys.stderr)
+        return 1
+
+
+def run(args):
+    """The command `args` names; its exit status."""
     if args.command == "build":
         return build.main(args.assignments)
     if args.command == "grade":

@@ -29,6 +29,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from .errors import CourseError
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SOLUTIONS = REPO / "solutions"
@@ -128,7 +130,7 @@ def build(names=None, root=HERE, course=COURSE, solutions=SOLUTIONS):
     for assignment in names or assignments(solutions):
         scripts = sorted((Path(solutions) / assignment).glob("*.py"))
         if not scripts:
-            raise SystemExit(f"no notebooks found in {Path(solutions) / assignment}")
+            raise CourseError(f"no notebooks found in {Path(solutions) / assignment}")
         # start from empty folders so a renamed or removed notebook leaves nothing behind
         for stale in (Path(root) / "source" / assignment, Path(root) / "release" / assignment,
                       Path(course) / assignment):
@@ -146,8 +148,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograde.build", description=__doc__.split("\n")[0])
     parser.add_argument("assignments", nargs="*", help="assignment folders under solutions/ (default: all)")
     args = parser.parse_args(argv)
-    for path in build(args.assignments):
-        print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    try:
+        for path in build(args.assignments):
+            print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    except CourseError as e:
+        print(e, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -36,7 +36,9 @@ from . import hidden
 
 MODES = ("auto", "bwrap", "landlock", "python")
 SCRATCH = "/sandbox"            # the student's cwd, HOME and TMPDIR inside bwrap
-RUNNER_AT = "/opt/autograde/runner.py"
+RUNNER_DIR = "/opt/autograde"             # the runner's own folder inside bwrap, read-only
+RUNNER_FILES = ("runner.py", "protocol.py")   # the runner and the protocol it imports from beside it
+RUNNER_AT = f"{RUNNER_DIR}/runner.py"
 DATA_AT = "/data"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -230,12 +232,14 @@ def data_mounts(data_root, files=None):
 
 def bwrap_command(argv, *, protected, hide, data, scratch_bytes, scratch_inodes, uid, runner):
     """The command that runs `argv` (the runner's, with RUNNER_AT for its file) in the kernel sandbox.
+    `runner`: the host's runner.py; it and the other RUNNER_FILES beside it are mounted read-only in
+    RUNNER_DIR, and nothing else of the autograde package.
 
     As root, bwrap keeps the capabilities needed to mount the scratch tmpfs with an inode limit inside
     the new mount namespace; `setpriv` then drops to `uid` (no groups, no capabilities, no new
     privileges) before the interpreter starts. Without root, bwrap's own user namespace does both."""
     binds = [(f, f) for f in python_mounts(protected)] + [(str(h), str(t)) for h, t in hide + data]
-    binds.append((str(runner), RUNNER_AT))
+    binds += [(str(Path(runner).with_name(name)), f"{RUNNER_DIR}/{name}") for name in RUNNER_FILES]
     cmd = ["bwrap", *_namespaces(), *_system_mounts()]
     # the folders above each mount, readable by the job's user (bwrap would copy the host's modes,
     # and /root is 0700), except those inside another mount

@@ -24,38 +24,39 @@ def _cls(score, points):
 
 
 def render(result):
+    """The feedback page (HTML) of a SubmissionResult."""
     e = html.escape
     r = result
-    title = f"{r['assignment']} / {r['notebook']}: feedback for {r['student']}"
+    title = f"{r.assignment} / {r.notebook}: feedback for {r.student}"
     out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
            f"<style>{STYLE}</style></head><body>", f"<h1>{e(title)}</h1>",
-           f"<p><b>Score: <span class='{_cls(r['score'], r['max_score'])}'>{r['score']:g} / {r['max_score']:g}"
+           f"<p><b>Score: <span class='{_cls(r.score, r.max_score)}'>{r.score:g} / {r.max_score:g}"
            f"</span></b></p>"]
-    if r.get("reason"):
-        out.append(f"<div class='box'><p>{e(r['reason'])}</p></div>")
+    if r.reason:
+        out.append(f"<div class='box'><p>{e(r.reason)}</p></div>")
     out.append("<table><tr><th>function</th><th>checks passed</th><th>points</th></tr>")
-    for f in r["functions"]:
-        out.append(f"<tr><td><code>{e(f['name'])}</code></td><td class='num'>{f['passed']} / {f['total']}</td>"
-                   f"<td class='num {_cls(f['score'], f['points'])}'>{f['score']:g} / {f['points']:g}</td></tr>")
+    for f in r.functions:
+        out.append(f"<tr><td><code>{e(f.name)}</code></td><td class='num'>{f.passed} / {f.total}</td>"
+                   f"<td class='num {_cls(f.score, f.points)}'>{f.score:g} / {f.points:g}</td></tr>")
     out.append("</table>")
-    for f in r["functions"]:
-        if f["score"] >= f["points"] and not f["forbidden"]:
+    for f in r.functions:
+        if f.score >= f.points and not f.forbidden:
             continue
-        out.append(f"<h2><code>{e(f['name'])}</code></h2>")
-        if f["forbidden"]:
+        out.append(f"<h2><code>{e(f.name)}</code></h2>")
+        if f.forbidden:
             out.append("<div class='box'><p>No credit: a graded function may not use the course's own "
                        "implementations, <code>numpy.convolve</code>/<code>correlate</code>, "
                        "<code>scipy.signal</code>/<code>scipy.ndimage</code> or PyTorch's convolution and "
                        "pooling (see the assignment's rules).</p><ul>"
-                       + "".join(f"<li>{e(x)}</li>" for x in f["forbidden"]) + "</ul></div>")
-        if f["messages"]:
-            out.append(f"<p>The first failing check{'s' if len(f['messages']) > 1 else ''}:</p>")
-            out += [f"<pre>{e(m)}</pre>" for m in f["messages"]]
-    if r.get("cell_errors"):
+                       + "".join(f"<li>{e(x)}</li>" for x in f.forbidden) + "</ul></div>")
+        if f.messages:
+            out.append(f"<p>The first failing check{'s' if len(f.messages) > 1 else ''}:</p>")
+            out += [f"<pre>{e(m)}</pre>" for m in f.messages]
+    if r.cell_errors:
         out.append("<h2>Cells that raised an error while grading</h2><ul class='notes'>")
-        out += [f"<li><code>{e(str(c.get('cell')))}</code>: {e(str(c.get('error')))}</li>" for c in r["cell_errors"]]
+        out += [f"<li><code>{e(str(c.cell))}</code>: {e(str(c.error))}</li>" for c in r.cell_errors]
         out.append("</ul>")
-    if r.get("notes"):
-        out.append("<h2>Notes</h2><ul class='notes'>" + "".join(f"<li>{e(n)}</li>" for n in r["notes"]) + "</ul>")
+    if r.notes:
+        out.append("<h2>Notes</h2><ul class='notes'>" + "".join(f"<li>{e(n)}</li>" for n in r.notes) + "</ul>")
     out.append("</body></html>\n")
     return "\n".join(out)

@@ -7,9 +7,11 @@ broken file, worker or gradebook) stops the class. The steps, in order:
 1. ``releases``: the assignment's released notebooks (course/<assignment>/*.ipynb) and their points.
 2. ``import_submissions`` (with ``--import PATH``): a folder or LMS export into nbgrader's layout.
 3. ``plan``: one job per student and notebook found in <root>/submitted/; a job whose result is
-   already recorded for the same submission, release, grader and isolation, in a record whose
-   signature (HMAC-SHA256 keyed by the course's grading secret) verifies, is skipped unless
-   ``--regrade``. A failure of the grader itself is always graded again.
+   already recorded for the same submission, release, grader (`grader.version()`, the digest of
+   every source that can change a score: the checks and their hidden cases among them) and
+   isolation, in a record whose signature (HMAC-SHA256 keyed by the course's grading secret)
+   verifies, is skipped unless ``--regrade``. A failure of the grader itself is always graded again.
+   Results are `results.SubmissionResult`s; the records on disk are their `to_dict()`.
 4. ``execute``: the jobs run concurrently, in a local process pool (``--jobs``) or on a Dask cluster
    (``--scheduler ADDRESS``); each worker runs the student's code in its own sandboxed process. A
    worker that dies costs only the job it was running, and a job that never ends is stopped at its
@@ -51,7 +53,9 @@ from tqdm.auto import tqdm
 from . import feedback, gradebook, grader, submissions
 from . import sandbox as _sandbox
 from .build import COURSE, HERE, REPO, SOLUTIONS
+from .errors import CourseError
 from .notebook import MAX_NOTEBOOK_BYTES, Release
+from .results import SubmissionResult
 from .sandbox import Limits
 
 DEFAULT_ROOT = HERE
@@ -60,11 +64,12 @@ DEFAULT_ROOT = HERE
 # ----------------------------------------------------------------------------- 1. releases
 
 def releases(assignment, course=COURSE):
+    """The assignment's released notebooks; raises CourseError when it has none."""
     folder = Path(course) / assignment
     paths = sorted(folder.glob("*.ipynb"))
     if not paths:
         known = sorted(p.name for p in Path(course).iterdir() if p.is_dir()) if Path(course).is_dir() else []
-        raise SystemExit(f"no released notebooks in {folder}; assignments: {', '.join(known) or 'none'}")
+        raise CourseError(f"no released notebooks in {folder}; assignments: {', '.join(known) or 'none'}")
     return [Release.load(p, assignment) for p in paths]
 
 
@@ -129,8 +134,9 @@ def load_result(path):
 
 
 def load_verified(root, key, student, assignment, notebook):
-    """(record, state): state is "none" (no record), "changed" (a record the grader did not write as it
-    is: it fails its signature, or belongs to another student or notebook) or "ok"."""
+    """(result, state): the SubmissionResult a record holds, and the state: "none" (no record),
+    "changed" (a record the grader did not write as it is: it fails its signature, or belongs to
+    another student or notebook; no result) or "ok"."""
     path = result_path(root, student, assignment, notebook)
     try:
         os.lstat(path)
@@ -142,17 +148,21 @@ def load_verified(root, key, student, assignment, notebook):
     if not verified(record, key) or (record.get("student"), record.get("assignment"), record.get("notebook")) \
             != (student, assignment, notebook):
         return None, "changed"
-    return record, "ok"
+    try:
+        return SubmissionResult.from_dict(record), "ok"
+    except (AttributeError, KeyError, TypeError, ValueError):   # signed, yet not a result this grader reads
+        return None, "changed"
 
 
-def is_current(record, job):
-    """Whether a verified record answers `job` as it would be graded now (the rerun key)."""
-    return (record.get("status") != "error"          # a failure of the grader is always graded again
-            and not record.get("unsaved")            # so is a result whose files could not all be written
-            and record.get("sandbox") == job.get("sandbox")   # and one graded under another isolation
-            and record.get("sha256") == hashlib.sha256(job["data"]).hexdigest()
-            and record.get("grader") == grader.VERSION and record.get("seed") == str(job["seed"])
-            and record.get("release_digest") == job["release_digest"])
+def is_current(result, job):
+    """Whether a verified result answers `job` as it would be graded now (the rerun key): the same
+    submission, seed, release, isolation and grader (the digest of all that can change a score)."""
+    return (result.status != "error"                 # a failure of the grader is always graded again
+            and not result.unsaved                   # so is a result whose files could not all be written
+            and result.sandbox == job.get("sandbox")   # and one graded under another isolation
+            and result.sha256 == hashlib.sha256(job["data"]).hexdigest()
+            and result.grader == grader.version() and result.seed == str(job["seed"])
+            and result.release_digest == job["release_digest"])
 
 
 def plan(root, submitted, rels, limits, protected, regrade=False, only=None, notify=None, sandbox=None):
@@ -180,7 +190,7 @@ def plan(root, submitted, rels, limits, protected, regrade=False, only=None, not
             old, state = load_verified(root, key, student, assignment, release.notebook)
             if state == "changed":
                 notify(f"record for {student} ({release.notebook}) was changed outside the grader; graded again")
-            elif old and old.get("status") == "error" and not regrade:
+            elif old and old.status == "error" and not regrade:
                 notify(f"{student} ({release.notebook}): the grader failed on it last time; graded again")
             if not regrade and old and is_current(old, job):
                 skipped.append(old)
@@ -209,10 +219,10 @@ def fault(job, status, reason):
     """A result for `job` that the grader did not make: a missing or unreadable notebook, a worker that
     died or timed out, a run that stopped before it."""
     release = Release.from_dict(job["release"])
-    result = grader.result_template(job["student"], release, job["data"], job["seed"])
-    result.update(status=status, reason=reason, functions=[grader._empty(n, p, reason) for n, p in release.graded])
-    result["release_digest"] = job["release_digest"]
-    result["sandbox"] = job.get("sandbox")
+    result = grader.result_template(job["student"], release, job["data"], job["seed"]).fail(status, reason,
+                                                                                             release.graded)
+    result.release_digest = job["release_digest"]
+    result.sandbox = job.get("sandbox")
     return result
 
 
@@ -224,9 +234,10 @@ def run_job(job):
         result = fault(job, "invalid", job["problem"])
     else:
         result = grader.grade_submission(job)
-    result["release_digest"] = job["release_digest"]
-    result.setdefault("sandbox", job.get("sandbox"))   # the grader names the isolation it ran under
-    return clean(result)
+    result.release_digest = job["release_digest"]
+    if result.sandbox is None:
+        result.sandbox = job.get("sandbox")   # the grader names the isolation it ran under
+    return SubmissionResult.from_dict(clean(result.to_dict()))
 
 
 # ----------------------------------------------------------------------------- safe text
@@ -278,14 +289,16 @@ _FUNCTION = {"name": str, "passed": int, "total": int, "messages": list, "diagno
 
 
 def checked(result, job):
-    """What came back for `job`, made safe (`clean`) and complete: it names the job's student and
-    notebook, whatever it says, and has every field the steps after it read, of the right kind (a
-    result that does not is the grader's failure, an "error")."""
+    """What came back for `job` (a SubmissionResult, or what a worker made of one), made safe (`clean`)
+    and complete: it names the job's student and notebook, whatever it says, and has every field the
+    steps after it read, of the right kind (a result that does not is the grader's failure, an "error")."""
     broken = fault(job, "error", "the grader's result was incomplete; please report it to the course staff")
+    if isinstance(result, SubmissionResult):
+        result = result.to_dict()
     if not isinstance(result, dict):
         return broken
     result = clean(result)
-    for k, v in broken.items():
+    for k, v in broken.to_dict().items():
         if v is None or isinstance(result.get(k), type(v)) or (isinstance(v, float) and isinstance(result.get(k), int)):
             continue
         if k in ("status", "functions", "score", "max_score"):
@@ -302,7 +315,7 @@ def checked(result, job):
     result["cell_errors"] = [c for c in result["cell_errors"] if isinstance(c, dict)]
     rel = job["release"]
     result.update(student=job["student"], assignment=rel["assignment"], notebook=rel["notebook"])
-    return result
+    return SubmissionResult.from_dict(result)
 
 
 def _why(e):
@@ -658,7 +671,7 @@ class Book:
 
 
 def store(root, gb, result, data=None, release=None, key=None, out=None):
-    """Write everything about one result; returns the record as written. Each step is guarded on its
+    """Write everything about one result (a SubmissionResult); returns it. Each step is guarded on its
     own: one that fails (a folder planted where a file goes, a locked gradebook, a full disk) is noted
     in the result and in the terminal, the others are still done, and the record says which steps
     failed (`unsaved`), so that the next run grades the notebook again.
@@ -667,7 +680,7 @@ def store(root, gb, result, data=None, release=None, key=None, out=None):
     for the notebook the formgrader shows; `key`: the grading secret that signs the record."""
     out = out or sys.stdout
     root = Path(root)
-    a, s, nb = result["assignment"], result["student"], result["notebook"]
+    a, s, nb = result.assignment, result.student, result.notebook
     unsaved = []
 
     def step(what, write, quiet=False):
@@ -676,8 +689,8 @@ def store(root, gb, result, data=None, release=None, key=None, out=None):
         except Exception as e:  # anything at all: this student's files, never the class
             unsaved.append(what)
             line = f"{what} could not be written ({_why(e)}); the next run grades this notebook again"
-            result["notes"].append(line)
-            result["review"].append(line)
+            result.notes.append(line)
+            result.review.append(line)
             if not quiet:
                 echo(f"{s} ({nb}): {line}", out)
 
@@ -688,17 +701,17 @@ def store(root, gb, result, data=None, release=None, key=None, out=None):
     if gb is not None:
         step("its grades in the gradebook", lambda: gb.record(result), quiet=gb.gb is None)   # said once, loudly
     if unsaved:
-        result["unsaved"] = unsaved
+        result.unsaved = unsaved
     # the record last: a record without `unsaved` means everything about it was written
-    record = signed(result, key or secret(root))
+    record = signed(result.to_dict(), key or secret(root))
     step("its record", lambda: write_atomic(result_path(root, s, a, nb), json.dumps(record, indent=1) + "\n"))
-    return result if "its record" in unsaved else record
+    return result
 
 
 # ----------------------------------------------------------------------------- 6. report
 
 def class_results(root, assignment, rels, students, key=None):
-    """{student: [result per notebook]} from the records on disk whose signature verifies."""
+    """{student: [SubmissionResult per notebook]} from the records on disk whose signature verifies."""
     key = key or secret(root)
     return {s: [r for r in (load_verified(root, key, s, assignment, rel.notebook)[0] for rel in rels) if r]
             for s in students}
@@ -706,9 +719,9 @@ def class_results(root, assignment, rels, students, key=None):
 
 def standing(rs):
     """A student's results over the assignment's notebooks: (score per function, total, status)."""
-    scores = {fn["name"]: fn["score"] for r in rs for fn in r["functions"]}
-    status = next((r["status"] for r in rs if r["status"] != "graded"), "graded") if rs else "missing"
-    return scores, sum(r["score"] for r in rs), status
+    scores = {fn.name: fn.score for r in rs for fn in r.functions}
+    status = next((r.status for r in rs if r.status != "graded"), "graded") if rs else "missing"
+    return scores, sum(r.score for r in rs), status
 
 
 def csv_text(assignment, rels, results):
@@ -719,12 +732,12 @@ def csv_text(assignment, rels, results):
     w.writerow(["student_id", "assignment", "score", "max_score", "status", *names, "reason", "review", "isolation"])
     for student, rs in sorted(results.items()):
         scores, total, status = standing(rs)
-        isolation = sorted({str(r.get("sandbox") or "") for r in rs} - {""})
+        isolation = sorted({str(r.sandbox or "") for r in rs} - {""})
         w.writerow([clean_text(x, None) for x in
                     [student, assignment, f"{total:g}", f"{max_score:g}", status,
                      *[f"{scores.get(n, 0):g}" for n in names],
-                     " | ".join(r["reason"] for r in rs if r["reason"]),
-                     " | ".join(x for r in rs for x in r["review"]), ", ".join(isolation)]])
+                     " | ".join(r.reason for r in rs if r.reason),
+                     " | ".join(x for r in rs for x in r.review), ", ".join(isolation)]])
     return f.getvalue()
 
 
@@ -757,12 +770,12 @@ def summary(assignment, rels, results, out=None):
         scores, total, status = standing(rs)
         echo(f"{student:<{width}}  " + "  ".join(f"{scores.get(n, 0):>{c}g}" for n, c in zip(names, cols))
              + f"  {f'{total:g} / {max_score:g}':>11}  {status}", out)
-    review = [(s, r) for s, rs in sorted(results.items()) for r in rs if r["review"] or r["status"] != "graded"]
+    review = [(s, r) for s, rs in sorted(results.items()) for r in rs if r.review or r.status != "graded"]
     if review:
         echo("\nFor a person to look at:", out)
         for s, r in review:
-            first = r["reason"] or r["review"][0]
-            more = len(r["review"]) - (0 if r["reason"] else 1)
+            first = r.reason or r.review[0]
+            more = len(r.review) - (0 if r.reason else 1)
             echo(f"  {s}: {first[:150]}" + (f" (+{more} more in the CSV)" if more > 0 else ""), out)
 
 
@@ -798,7 +811,7 @@ def announce(isolation, out):
 def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None, workers=None,
           scheduler=None, regrade=False, only=None, limits=None, course=COURSE, progress=True, out=None,
           work=run_job, sandbox="auto"):
-    """Grade `assignment` for every student under `submitted`; returns {student: [results]}.
+    """Grade `assignment` for every student under `submitted`; returns {student: [SubmissionResult]}.
 
     `sandbox`: the isolation asked for (`sandbox.MODES`; auto: the strongest this machine has);
     raises `sandbox.SandboxUnavailable` when it cannot be had here. Whatever happens to one
@@ -822,7 +835,7 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
     limits = limits.__dict__
     jobs, skipped = plan(root, submitted, rels, limits, protected_paths(root, submitted, db_url), regrade, only,
                          notify=lambda line: echo(line, out), sandbox=isolation.name)
-    students = sorted({j["student"] for j in jobs} | {r["student"] for r in skipped})
+    students = sorted({j["student"] for j in jobs} | {r.student for r in skipped})
     if not students:
         echo(f"no submissions of {assignment} in {submitted} "
              f"(expected {submitted}/<student>/{assignment}/{rels[0].notebook}.ipynb)", out)
@@ -830,7 +843,7 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
     if skipped:
         echo(f"{len(skipped)} notebook(s) already graded and unchanged: skipped (--regrade grades them again)", out)
     key = secret(root)
-    done = {(r["student"], r["notebook"]): r for r in skipped}
+    done = {(r.student, r.notebook): r for r in skipped}
     by_name = {r.notebook: r for r in rels}
     interrupted, elapsed = False, 0.0
     book = Book(db_url, rels, root, out)
@@ -840,7 +853,7 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
                 try:
                     book.record(r)
                 except Exception as e:
-                    echo(f"{r['student']} ({r['notebook']}): not recorded in the gradebook ({_why(e)})", out)
+                    echo(f"{r.student} ({r.notebook}): not recorded in the gradebook ({_why(e)})", out)
         bar = tqdm(total=len(jobs), desc=f"grading {assignment}", unit="notebook", disable=not progress,
                    file=sys.stderr)
         t0 = time.monotonic()
@@ -848,10 +861,10 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
             with contextlib.closing(execute(jobs, workers, scheduler, work)) as arriving:   # closed: workers stop
                 for job, result in arriving:
                     result = checked(result, job)
-                    done[(result["student"], result["notebook"])] = result   # in the CSV even if storing is cut short
-                    result = store(root, book, result, job["data"], by_name[result["notebook"]], key=key, out=out)
-                    done[(result["student"], result["notebook"])] = result
-                    bar.set_postfix_str(clean_text(f"{result['student']}: {result['score']:g}/{result['max_score']:g}",
+                    done[(result.student, result.notebook)] = result   # in the CSV even if storing is cut short
+                    result = store(root, book, result, job["data"], by_name[result.notebook], key=key, out=out)
+                    done[(result.student, result.notebook)] = result
+                    bar.set_postfix_str(clean_text(f"{result.student}: {result.score:g}/{result.max_score:g}",
                                                    80).encode("ascii", "replace").decode())
                     bar.update(1)
         except KeyboardInterrupt:
@@ -877,7 +890,7 @@ def grade(assignment, root=DEFAULT_ROOT, submitted=None, imports=(), db_url=None
                 echo(f"THE GRADES COULD NOT BE WRITTEN in {root / 'grades'}: {_why(e)}", stream)
         summary(assignment, rels, results, out)
         if jobs:
-            echo(f"\ngraded {sum(1 for j in jobs if done[(j['student'], j['release']['notebook'])]['status'] != 'pending')}"
+            echo(f"\ngraded {sum(1 for j in jobs if done[(j['student'], j['release']['notebook'])].status != 'pending')}"
                  f" notebook(s) in {elapsed:.1f} s", out)
         echo(f"grades: {csv_path}\nfeedback: {root / 'feedback'}/<student>/{assignment}/\ngradebook: {db_url}"
              + ("" if book.off == "" else " (not written in this run)"), out)

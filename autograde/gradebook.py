@@ -85,9 +85,9 @@ def ensure_assignment(gb, releases):
 
 
 def record(gb, result, timestamp=None):
-    """Write one student's result for one notebook, in one transaction: a grade per graded test cell,
-    a comment per solution cell with what the grader found. On a failure nothing of it is kept and the
-    gradebook can take the next result."""
+    """Write one student's result (a SubmissionResult) for one notebook, in one transaction: a grade per
+    graded test cell, a comment per solution cell with what the grader found. On a failure nothing of
+    it is kept and the gradebook can take the next result."""
     try:
         _record(gb, result, timestamp)
     except BaseException:
@@ -99,7 +99,7 @@ def record(gb, result, timestamp=None):
 
 
 def _record(gb, result, timestamp):
-    assignment, student, nb = result["assignment"], result["student"], result["notebook"]
+    assignment, student, nb = result.assignment, result.student, result.notebook
     try:
         gb.find_student(student)
     except MissingEntry:
@@ -112,10 +112,10 @@ def _record(gb, result, timestamp):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SAWarning)
             gb.add_submission(assignment, student, **({"timestamp": timestamp} if timestamp else {}))
-    by_name = {f["name"]: f for f in result["functions"]}
+    by_name = {f.name: f for f in result.functions}
     for name, f in by_name.items():
         grade = gb.find_grade(f"{name}_test", nb, assignment, student)
-        grade.auto_score = float(f["score"])
+        grade.auto_score = float(f.score)
         grade.manual_score = None
         grade.needs_manual_grade = False   # nbgrader's default is True: every submission would be flagged
         try:
@@ -127,11 +127,12 @@ def _record(gb, result, timestamp):
 
 
 def comment_text(result, f):
-    lines = [f"{f['score']:g} of {f['points']:g} points: {f['passed']} of {f['total']} checks passed."]
-    if result.get("reason"):
-        lines.append(result["reason"])
-    lines += f["forbidden"]
-    lines += f["messages"][:1]
+    """The comment on one function (a FunctionResult) of `result` (a SubmissionResult)."""
+    lines = [f"{f.score:g} of {f.points:g} points: {f.passed} of {f.total} checks passed."]
+    if result.reason:
+        lines.append(result.reason)
+    lines += f.forbidden
+    lines += f.messages[:1]
     return "\n".join(lines)
 
 

@@ -9,20 +9,56 @@
 6. ``score``: points per function, split evenly over its cases; none for a function that uses a
    forbidden implementation, none at all for a submission that tampers with the grader.
 
-`grade_submission(job)` takes and returns plain data (bytes, dicts, numbers), so it runs the same in
-this process, in a process pool, or on a Dask worker on another machine.
+`grade_submission(job)` takes plain data (bytes, dicts, numbers) and returns a `SubmissionResult`
+(results.py), so it runs the same in this process, in a process pool, or on a Dask worker on
+another machine.
 """
 
 import ast
+import functools
 import hashlib
 import time
+from pathlib import Path
 
-
+import cnnkit
 from cnnkit import checks
 
 from . import notebook, sandbox, static
+from .results import CellError, FunctionResult, SubmissionResult
 
-VERSION = "1"   # change when a change in the grader could change a score: forces a regrade
+# every source that can change a score, as (package folder, its files and folders; "" for all of it):
+# all of cnnkit (the checks with their cases, hidden or not, judges and thresholds, the references and
+# twins they compare with, the data loaders) but what only draws or times, and the grader's own steps.
+# Their digest is the grader's version, part of the rerun key: an edit to any of them (a hidden case
+# generator, a judge, a reference, the sandbox) grades every submission again
+SCORED = ((Path(cnnkit.__file__).parent, ("",)),
+          (Path(__file__).parent, ("grader.py", "runner.py", "protocol.py", "sandbox.py", "static.py", "hidden.py",
+                                   "confine.py", "notebook.py")))
+NOT_SCORED = {"cnnkit/plot.py", "cnnkit/benchmark.py", "cnnkit/__main__.py"}   # figures, timings, the tour
+
+
+def source_digest(scored=None):
+    """sha256 of the .py files `scored` (default: SCORED) names, but NOT_SCORED: each one's path under
+    its package's folder, and its bytes."""
+    digest = hashlib.sha256()
+    for root, entries in SCORED if scored is None else scored:
+        root = Path(root)
+        for entry in entries:
+            path = root / entry
+            for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+                name = f"{root.name}/{file.relative_to(root).as_posix()}"
+                if name in NOT_SCORED:
+                    continue
+                digest.update(name.encode() + b"\0")
+                digest.update(file.read_bytes() if file.is_file() else b"(missing)")
+                digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def version():
+    """The grader's version: the digest of what can change a score (`SCORED`), taken once per process."""
+    return source_digest()
 
 # what a graded function may not use, by assignment (course.md); dotted prefixes for the static check
 FORBIDDEN = {
@@ -141,8 +177,8 @@ def _call_problem(result):
     """A sentence for a case the function did not answer, or None when it returned something."""
     if result is None:
         return "was never called: the notebook's process stopped before this case"
-    if not result["ok"]:
-        return f"raised {result['error']}"
+    if not result.ok:
+        return f"raised {result.error}"
     return None
 
 
@@ -151,10 +187,10 @@ def judge_case(case, result):
     problem = _call_problem(result)
     if problem:
         return False, checks.core.problem_message(case, problem), "raised"
-    output = result["output"]
+    output = result.output
     if isinstance(output, sandbox.Unsupported):
         return False, checks.core.problem_message(case, f"returned {output!r}, not an array of numbers"), "wrong_type"
-    verdict = checks.judge(case, output, inputs_after=result.get("inputs_after"))
+    verdict = checks.judge(case, output, inputs_after=result.inputs_after)
     return verdict.passed, verdict.message, verdict.diagnosis
 
 
@@ -162,8 +198,8 @@ def judge_function(name, cases, results, forbidden_static):
     """The verdict on one graded function: passed cases, messages, diagnoses, forbidden uses."""
     passed, messages, diagnoses, forbidden = 0, [], [], list(forbidden_static)
     for case, result in zip(cases, results):
-        if result and result.get("forbidden"):
-            for api in result["forbidden"]:
+        if result and result.forbidden:
+            for api in result.forbidden:
                 what = f"{name} called {api} while it ran"
                 if what not in forbidden:
                     forbidden.append(what)
@@ -175,48 +211,45 @@ def judge_function(name, cases, results, forbidden_static):
                 messages.append(message)
             if diagnosis and diagnosis not in diagnoses:
                 diagnoses.append(diagnosis)
-    return {"name": name, "passed": passed, "total": len(cases), "messages": messages,
-            "diagnoses": diagnoses, "forbidden": forbidden}
+    return FunctionResult(name, passed, len(cases), messages, diagnoses, forbidden)
 
 
 def score(function, points):
     """Points for a function: split evenly over its cases; none when it uses a forbidden implementation."""
-    if function["forbidden"] or not function["total"]:
+    if function.forbidden or not function.total:
         return 0.0
-    return round(points * function["passed"] / function["total"], 2)
+    return round(points * function.passed / function.total, 2)
 
 
 # ----------------------------------------------------------------------------- one submission
 
 def grade_submission(job):
     """Grade one submission. `job`: {student, data (bytes), release (Release.to_dict()), seed, limits,
-    protected}. Returns a JSON-ready dict (see `result_template`)."""
+    protected, sandbox}. A fault of the grader itself is a result too (status "error")."""
     t0 = time.monotonic()
     release = notebook.Release.from_dict(job["release"])
     result = result_template(job["student"], release, job["data"], job["seed"])
     try:
         _grade(job, release, result)
     except Exception as e:  # a fault of the grader itself: this student is reported, the class goes on
-        result.update(status="error", score=0.0,
-                      reason=f"the grader failed on this submission ({type(e).__name__}: {e}); "
-                             f"please report it to the course staff")
-    result["seconds"] = round(time.monotonic() - t0, 2)
+        result.status, result.score = "error", 0.0
+        result.reason = (f"the grader failed on this submission ({type(e).__name__}: {e}); "
+                         f"please report it to the course staff")
+    result.seconds = round(time.monotonic() - t0, 2)
     return result
 
 
 def result_template(student, release, data, seed):
-    return {"student": student, "assignment": release.assignment, "notebook": release.notebook,
-            "status": "graded", "reason": "", "score": 0.0, "max_score": release.max_score,
-            "functions": [], "notes": [], "review": [], "cell_errors": [], "log": "",
-            "sha256": hashlib.sha256(data).hexdigest(), "seed": str(seed), "grader": VERSION, "seconds": 0.0}
+    """The result of grading `data` against `release`, before anything is graded."""
+    return SubmissionResult(student, release.assignment, release.notebook, max_score=release.max_score,
+                            sha256=hashlib.sha256(data).hexdigest(), seed=str(seed), grader=version())
 
 
 def _grade(job, release, result):
     sub = notebook.read(job["data"], release)
-    result["notes"] = list(sub.notes)
+    result.notes = list(sub.notes)
     if sub.fatal:
-        result.update(status="invalid", reason=sub.fatal,
-                      functions=[_empty(name, points, sub.fatal) for name, points in release.graded])
+        result.fail("invalid", sub.fatal, release.graded)
         return
 
     names = [name for name, _ in release.graded]
@@ -231,7 +264,7 @@ def _grade(job, release, result):
                "forbidden": runtime}
     limits = sandbox.Limits(**job.get("limits", {}))
     mode = resolve_mode(job.get("sandbox"))
-    result["sandbox"] = mode     # the isolation in force (the CSV's isolation column, the rerun key)
+    result.sandbox = mode        # the isolation in force (the CSV's isolation column, the rerun key)
     jail = jail_for(release.number, mode, job.get("protected", []))
     outcome = sandbox.run(program, {n: [sandbox.case_tuple(c) for c in cases[n]] for n in names}, limits,
                           jail=jail)
@@ -239,43 +272,37 @@ def _grade(job, release, result):
     # the release's own cells are demonstrations: while graded they may meet the course's reference
     # hidden (and do not decide anything); the student hears of errors in their own cells only
     own = {cid for cid, _ in sub.own}
-    result["cell_errors"] = [{"cell": c["id"], "error": c["error"]} for c in outcome.cells
-                             if c.get("error") and c["id"] in own]
-    result["log"] = outcome.log[-2000:]
+    result.cell_errors = [CellError(c.id, c.error) for c in outcome.cells if c.error and c.id in own]
+    result.log = outcome.log[-2000:]
     if outcome.problem:
-        result["notes"].append(outcome.problem)
-    if any("no data:" in (c.get("error") or "") for c in outcome.cells):
+        result.notes.append(outcome.problem)
+    if any("no data:" in (c.error or "") for c in outcome.cells):
         # not the student's doing: the grading machine lacks a data set the notebook loads
-        result["notes"].append("the grader has no copy of a data set this notebook loads, and no network to "
+        result.notes.append("the grader has no copy of a data set this notebook loads, and no network to "
                                "fetch it: the cells that load it failed while grading (a teaching assistant "
                                "puts the data sets in the folder CNNKIT_DATA names; see the README's Data section)")
     for b in outcome.blocked:
-        result["review"].append(f"the notebook tried something not allowed while grading, and was stopped: {b}")
+        result.review.append(f"the notebook tried something not allowed while grading, and was stopped: {b}")
 
     total = 0.0
     for name, points in release.graded:
         f = judge_function(name, cases[name], outcome.results.get(name, []), static_uses[name])
-        if outcome.defined.get(name) is None and not f["messages"]:
-            f["messages"].append(f"{name} is not defined after running the notebook")
-        f["points"], f["score"] = points, score(f, points)
-        if f["forbidden"]:
-            result["review"].append(f"{name}: " + "; ".join(f["forbidden"]))
-        total += f["score"]
-        result["functions"].append(f)
+        if outcome.defined.get(name) is None and not f.messages:
+            f.messages.append(f"{name} is not defined after running the notebook")
+        f.points, f.score = points, score(f, points)
+        if f.forbidden:
+            result.review.append(f"{name}: " + "; ".join(f.forbidden))
+        total += f.score
+        result.functions.append(f)
     if outcome.violation:
         tampering = tampering + [static.Finding("?", 0, outcome.violation)]
     if tampering:
-        result["would_score"] = round(total, 2)
+        result.would_score = round(total, 2)
         total = 0.0
-        result["status"] = "review"
-        result["reason"] = ("no credit: the notebook uses what could interfere with grading ("
-                            + "; ".join(f"{f.what} in cell {f.cell!r}" for f in tampering[:5]) + ")")
-        result["review"].extend(f"{f.what} (cell {f.cell!r}, line {f.line})" for f in tampering)
-        for f in result["functions"]:
-            f["score"] = 0.0
-    result["score"] = round(total, 2)
-
-
-def _empty(name, points, why):
-    return {"name": name, "passed": 0, "total": 0, "messages": [why], "diagnoses": [], "forbidden": [],
-            "points": points, "score": 0.0}
+        result.status = "review"
+        result.reason = ("no credit: the notebook uses what could interfere with grading ("
+                         + "; ".join(f"{f.what} in cell {f.cell!r}" for f in tampering[:5]) + ")")
+        result.review.extend(f"{f.what} (cell {f.cell!r}, line {f.line})" for f in tampering)
+        for f in result.functions:
+            f.score = 0.0
+    result.score = round(total, 2)

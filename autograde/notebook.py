@@ -17,6 +17,8 @@ import nbformat
 
 from cnnkit import checks
 
+from .errors import CourseError
+
 MAX_NOTEBOOK_BYTES = 32 << 20
 
 
@@ -45,7 +47,7 @@ class Release:
         number = assignment.split("-")[0]
         names = checks.GRADED.get(number)
         if names is None:
-            raise SystemExit(f"{assignment}: cnnkit.checks grades no assignment {number!r}")
+            raise CourseError(f"{assignment}: cnnkit.checks grades no assignment {number!r}")
         by_id = {_grade_id(c): c for c in nb["cells"] if _grade_id(c)}
         graded = []
         for name in names:
@@ -53,10 +55,10 @@ class Release:
             if name not in by_id:
                 continue   # this graded function lives in another notebook of the assignment
             if test is None or not _meta(test).get("points"):
-                raise SystemExit(f"{path}: graded function {name} has no graded test cell {name}_test with points")
+                raise CourseError(f"{path}: graded function {name} has no graded test cell {name}_test with points")
             graded.append((name, float(_meta(test)["points"])))
         if not graded:
-            raise SystemExit(f"{path}: no graded functions of assignment {number} in this notebook")
+            raise CourseError(f"{path}: no graded functions of assignment {number} in this notebook")
         return cls(assignment, path.stem, nb["cells"], graded)
 
     def to_dict(self):

@@ -2,29 +2,30 @@
 
 The grader starts this file as its own process (``python -I -B runner.py``: isolated, writing no
 bytecode next to the course's modules) in a scratch folder that holds nothing but what the student
-submitted. It never decides a grade: it only runs the student's
-cells, calls each graded function on the inputs the grader sends, and writes what came back to a
-pipe. The grader judges those outputs in a process that never ran student code.
+submitted. It never decides a grade: it only runs the student's cells, calls each graded function on
+the inputs the grader sends, and writes what came back to a pipe. The grader judges those outputs in
+a process that never ran student code.
 
-Protocol (on two pipes whose numbers the grader passes in argv; stdin is /dev/null, so a stray
-`input()` in a cell meets an end of file and nothing else):
-  fd IN   two pickles from the grader: the program (cells, graded names, limits, rules), then,
-          only after every cell has run, the cases of each graded function: (args, kwargs, probe,
-          uses, seconds); a probe (one of cnnkit.checks' functions, by name, loaded before the
-          student's code runs) calls the student's object its
-          own way, with the other graded objects named in `uses`, within `seconds` if given.
-  fd OUT  records to the grader, each a 4-byte big-endian length and a payload: one line of JSON,
-          then the raw bytes of any arrays it describes.
-  stdout/stderr  the student's printed output, to a log file capped in size by RLIMIT_FSIZE.
+What goes over the pipes (the program, the cases, the records that come back) is `protocol.py`,
+which both sides import: here from the file beside this one, since the runner runs without the
+autograde package (in the kernel sandbox it is /opt/autograde/runner.py, with protocol.py mounted
+beside it). Before student code runs, this file imports nothing but the standard library, the
+release's own imports and numpy and IPython. The student's printed output goes to stdout/stderr, a
+log file capped in size by RLIMIT_FSIZE; stdin is /dev/null, so a stray `input()` in a cell meets
+an end of file and nothing else.
 
-Nothing here relies on the student's code behaving: everything the runner needs is bound to local
-names before that code runs, records go through the low-level ``os.write``, a time limit per cell
-and per call interrupts runaway code, an audit hook refuses what a notebook never needs to do
-(starting processes or threads, network, ctypes, writing outside the scratch folder, reading the
-grader's files, changing the profiler or adding audit hooks), and a profiler notes any call of the
-implementations the course forbids while a graded function runs.
+`main` is the runner's phases, in the order they run. Each one before `run_cells` runs before any
+student code: together they bind what the runner needs later and put the job's protections in
+force, in this order: the limits, the death signal, the probes, numpy's hidden correlation, the time
+limits, the profiler that notes any call of the implementations the course forbids while a graded
+function runs, the kernel's own limits (Landlock, seccomp) and, last, the audit hook that refuses
+what a notebook never needs to do (starting processes or threads, network, ctypes, writing outside
+the scratch folder, reading the grader's files, changing the profiler or adding audit hooks).
+Nothing here relies on the student's code behaving: records go through the low-level ``os.write``
+bound beforehand, and a time limit per cell and per call interrupts runaway code.
 """
 
+import gc
 import json
 import os
 import pickle
@@ -34,16 +35,88 @@ import sys
 import time
 
 
-# what the runner sends back at most (the grader refuses a little more than this as a forgery)
-MAX_OUTPUT = 32 << 20
-MAX_OUTPUTS = 192 << 20
+def _protocol():
+    """protocol.py: the package's own module when this file is imported as autograde.runner; else the
+    file beside this one, loaded without the autograde package (which the sandbox does not show)."""
+    if __package__:
+        from . import protocol
+        return protocol
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "protocol.py")
+    spec = importlib.util.spec_from_file_location("protocol", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+protocol = _protocol()
+CELL, CELLS_DONE, RESULT, DONE, START, END = (protocol.CELL, protocol.CELLS_DONE, protocol.RESULT, protocol.DONE,
+                                              protocol.START, protocol.END)
+NONE, NUM, TUPLE, LIST, DICT, ARRAY, UNSUPPORTED = (protocol.NONE, protocol.NUM, protocol.TUPLE, protocol.LIST,
+                                                   protocol.DICT, protocol.ARRAY, protocol.UNSUPPORTED)
+Case = protocol.Case
+MAX_OUTPUT, MAX_OUTPUTS, MAX_ITEMS = protocol.MAX_OUTPUT, protocol.MAX_OUTPUTS, protocol.MAX_ITEMS
 
 
 class Interrupt(BaseException):
     """A time limit ran out. BaseException so that `except Exception` in student code lets it through."""
 
 
+def main():
+    """The runner's phases, in the order they run (the module's docstring says why in this order)."""
+    channel, program = read_program(sys.argv)            # the grader's pipes; the program (the cases come later)
+    set_limits(program["limits"])                        # memory, CPU time, file size, processes; no core file
+    die_with_parent(program)                             # outside bwrap: ends when the grading worker ends
+    preload(program["preload"])                          # the release's own imports
+    probes = capture_probes(program.get("probes", []))   # a notebook that changes their modules changes nothing
+    numpy = import_numpy()
+    hide_numpy_correlate(numpy)
+    run_cell, names = start_shell()                      # the IPython shell the cells run in, and its namespace
+    clock = install_time_limits()                        # SIGALRM interrupts a cell or a call at its limit
+    watch = watch_forbidden_calls(program)               # the profiler
+    calls = Calls(channel, clock, watch, probes, numpy, program["limits"])   # what the calls need, bound now
+    hook, blocked = build_audit_hook(program)
+    confine_kernel(program)                              # Landlock, seccomp: for good
+    install_audit_hook(program, hook)                    # last: it refuses what the phases above needed
+    # student code runs from here on, with every protection above in force
+    run_cells(channel, run_cell, clock, program)
+    report_defined(channel, names, program["graded"])
+    silence_leftovers(clock)                             # the cells' signal handlers and gc callbacks
+    answer_cases(calls, names)
+    channel.send(DONE, blocked=blocked)
+
+
+# ------------------------------------------------------------------ the phases before student code
+
+class Channel:
+    """The runner's two pipes: pickles in from the grader, records out to it (see protocol.py)."""
+
+    def __init__(self, in_fd, out_fd):
+        self.input, self.out_fd = os.fdopen(in_fd, "rb"), out_fd
+        # bound now: what a notebook later does to these modules never reaches the grader's channel
+        self._load, self._write, self._dumps, self._frame = pickle.load, os.write, json.dumps, protocol.frame
+
+    def receive(self):
+        """The grader's next message (the program, then the cases)."""
+        return self._load(self.input)
+
+    def send(self, kind, blobs=(), **fields):
+        """One record: a header of `kind` with `fields`, then the bytes of the arrays it describes."""
+        payload = self._dumps({"type": kind, **fields}).encode() + b"\n" + b"".join(blobs)
+        view = memoryview(self._frame(payload))
+        while view:
+            n = self._write(self.out_fd, view)
+            view = view[n:]
+
+
+def read_program(argv):
+    """The grader's pipes (their numbers are the runner's arguments) and the program it sends first."""
+    channel = Channel(int(argv[1]), int(argv[2]))
+    return channel, channel.receive()
+
+
 def set_limits(limits):
+    """The job's resource limits, for this process and all it starts."""
     nproc = int(limits.get("max_processes", 0))
     if nproc and os.getuid() != 0:
         # counted per user: in the kernel sandbox the job has a user of its own
@@ -60,33 +133,32 @@ def set_limits(limits):
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
-def main():
-    in_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
-    write, monotonic, dumps = os.write, time.monotonic, json.dumps
-    stdin = os.fdopen(in_fd, "rb")
-    program = pickle.load(stdin)
-    limits = program["limits"]
-    set_limits(limits)
-    if program.get("isolation") != "bwrap":
-        # outside the kernel sandbox nothing else ends this process if the grading worker dies
-        _die_with_parent()
+def die_with_parent(program):
+    """Outside the kernel sandbox nothing else ends this process if the grading worker dies: the kernel
+    kills it then (PR_SET_PDEATHSIG). In bwrap, --die-with-parent and the namespace's init do it."""
+    if program.get("isolation") == "bwrap":
+        return
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)    # PR_SET_PDEATHSIG
+    except Exception:
+        pass
 
-    def send(header, blobs=()):
-        payload = dumps(header).encode() + b"\n" + b"".join(blobs)
-        data = len(payload).to_bytes(4, "big") + payload
-        view = memoryview(data)
-        while view:
-            n = write(out_fd, view)
-            view = view[n:]
 
-    for module in program["preload"]:
+def preload(modules):
+    """The modules the release's own cells import, loaded before the student's code and before the
+    kernel's limits (one that fails to import is the notebook's concern, not the runner's)."""
+    for module in modules:
         try:
             __import__(module)
         except Exception:
             pass
-    # the probes the cases name, taken now: what a notebook later does to their modules changes nothing
+
+
+def capture_probes(names):
+    """{"module:function": the probe}, for each probe the cases name, taken before any student code."""
     probes = {}
-    for dotted in program.get("probes", []):
+    for dotted in names:
         module, _, qualname = dotted.partition(":")
         try:
             obj = __import__(module, fromlist=["_"])
@@ -95,48 +167,100 @@ def main():
             probes[dotted] = obj
         except Exception:
             pass
+    return probes
+
+
+def import_numpy():
+    """numpy, imported before any student code (and before the audit hook, which refuses ctypes)."""
+    import numpy
+    return numpy
+
+
+def hide_numpy_correlate(np):
+    """numpy's C correlation (behind numpy.convolve/correlate), out of the notebook's reach as far as
+    Python can take it (the kernel sandbox poisons numpy.convolve's own module file as well)."""
+    def refuse(*args, **kwargs):
+        raise RuntimeError("numpy.convolve is not available while grading: a graded function computes "
+                           "its result itself (the course's rules name what it may not call)")
+    core = getattr(np, "_core", None) or getattr(np, "core", None)
+    for modname in ("_multiarray_umath", "multiarray", "numeric"):
+        mod = getattr(core, modname, None)
+        for name in ("correlate", "correlate2", "convolve"):
+            if mod is not None and hasattr(mod, name):
+                try:
+                    setattr(mod, name, refuse)
+                except Exception:
+                    pass
+    for name in ("convolve", "correlate"):
+        setattr(np, name, refuse)
+
+
+def start_shell():
+    """(run_cell, namespace) of the IPython shell the cells run in: no history, plain tracebacks; the
+    notebook's display magics mean nothing here (a figure is drawn but never shown)."""
     if "tqdm" in sys.modules:
-        # a progress bar's monitor thread would be refused below and flagged for review: no need for it
+        # a progress bar's monitor thread would be refused by the audit hook and flagged for review
         sys.modules["tqdm"].tqdm.monitor_interval = 0
-    import numpy as np
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
-
-    _hide_numpy_correlate(np)
-
-    ndarray, asarray = np.ndarray, np.asarray
-    copy_arg = lambda a: a.copy() if isinstance(a, ndarray) else a
 
     config = Config()
     config.HistoryManager.enabled = False
     config.InteractiveShell.colors = "NoColor"
     config.InteractiveShell.xmode = "Plain"
     shell = InteractiveShell.instance(config=config)
-    # the notebook's display magics have no meaning here; a figure is drawn but never shown
     shell.register_magic_function(lambda line: None, "line", "matplotlib")
-    run_cell = shell.run_cell
-    user_ns = shell.user_ns
+    return shell.run_cell, shell.user_ns
 
-    # -------------------------------------------------------------- time limits
-    deadline = [None]
 
-    def on_alarm(signum, frame):
-        if deadline[0] is not None and monotonic() >= deadline[0]:
+class Clock:
+    """The time limit of a cell or a call: SIGALRM at the limit, then every half second, in case student
+    code swallows the first."""
+
+    def __init__(self):
+        self.deadline = None
+        self._monotonic, self._setitimer, self._signal = time.monotonic, signal.setitimer, signal.signal
+        self._signal(signal.SIGALRM, self._on_alarm)
+
+    def _on_alarm(self, signum, frame):
+        if self.deadline is not None and self._monotonic() >= self.deadline:
             raise Interrupt("time limit")
 
-    def arm(seconds):
-        deadline[0] = monotonic() + seconds
-        # fire at the limit and then every half second, in case student code swallows the first
-        signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)
+    def arm(self, seconds):
+        self.deadline = self._monotonic() + seconds
+        self._setitimer(signal.ITIMER_REAL, seconds, 0.5)
 
-    def disarm():
-        signal.setitimer(signal.ITIMER_REAL, 0, 0)
-        deadline[0] = None
+    def disarm(self):
+        self._setitimer(signal.ITIMER_REAL, 0, 0)
+        self.deadline = None
 
-    signal_fn = signal.signal
-    signal.signal(signal.SIGALRM, on_alarm)
+    def reclaim_signals(self):
+        """The default handlers again, the cells' own gone; SIGALRM is the clock's again."""
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
+            try:
+                self._signal(sig, signal.SIG_DFL)
+            except Exception:
+                pass
+        self._signal(signal.SIGALRM, self._on_alarm)
 
-    # -------------------------------------------------------------- forbidden calls (profiler)
+
+def install_time_limits():
+    """The clock of the time limits, its SIGALRM handler installed."""
+    return Clock()
+
+
+class Watch:
+    """What the profiler noted: the forbidden implementations called while `active` (a graded call)."""
+
+    def __init__(self):
+        self.active, self.hits = False, []
+
+
+def watch_forbidden_calls(program):
+    """A profiler that notes, while a graded function runs, each call of a forbidden implementation:
+    a Python function of the rules (by its code object), any function of a forbidden package's
+    folder, a C function of a forbidden name. Left out with the rest of the Python layer when the
+    program says so (tests that show what the kernel alone keeps in); the grader always has it."""
     rules = program["forbidden"]
     dirs = tuple(_package_dirs(rules["dirs"]))
     # files in those folders that hold no answer and that the probes run (06's training recipe)
@@ -149,10 +273,11 @@ def main():
             if code is not None:
                 codes[code] = dotted
     c_names = {prefix: frozenset(names) for prefix, names in rules["c_names"].items()}
-    active, hits = [False], []
+    watch = Watch()
+    hits = watch.hits
 
     def profiler(frame, event, arg):
-        if not active[0]:
+        if not watch.active:
             return
         if event == "call":
             code = frame.f_code
@@ -171,13 +296,27 @@ def main():
                 if fname in names and str(module).startswith(prefix):
                     hits.append(f"{prefix}.{fname}")
 
-    # the Python layer (profiler, audit hook) can be left out, so that tests can show what the
-    # kernel alone keeps in; the grader always has it
-    python_layer = program.get("python_layer", True)
-    if python_layer:
+    if program.get("python_layer", True):
         sys.setprofile(profiler)
+    return watch
 
-    # -------------------------------------------------------------- audit hook
+
+class Calls:
+    """What calling the graded functions needs, bound before any student code runs."""
+
+    def __init__(self, channel, clock, watch, probes, numpy, limits):
+        self.channel, self.clock, self.watch, self.probes = channel, clock, watch, probes
+        self.ndarray, self.asarray, self.monotonic = numpy.ndarray, numpy.asarray, time.monotonic
+        self.seconds = float(limits["call_seconds"])
+        self.sent = 0                       # bytes of arrays sent so far
+
+    def copy(self, a):
+        return a.copy() if isinstance(a, self.ndarray) else a
+
+
+def build_audit_hook(program):
+    """(hook, blocked): an audit hook that refuses what a notebook never needs to do, and the list of
+    what it refused (the first 20). Made now, installed last."""
     scratch = os.path.realpath(os.getcwd())
     protected = tuple(os.path.realpath(p) for p in program["protected"])
     blocked = []
@@ -233,134 +372,126 @@ def main():
         elif event == "object.__setattr__" and len(args) > 1 and args[1] in special:
             refuse("setting " + str(args[1]))
 
-    # -------------------------------------------------------------- the kernel's own limits, for good
+    return hook, blocked
+
+
+def confine_kernel(program):
+    """The kernel's own limits, for this process and all it starts, for good: Landlock (the landlock
+    mode), the seccomp filter (the kernel sandbox). Before the audit hook, which refuses ctypes."""
     if program.get("landlock"):
         landlock(program["landlock"]["read"], program["landlock"]["write"])
     if program.get("isolation") == "bwrap":
         seccomp()
 
-    if python_layer:
+
+def install_audit_hook(program, hook):
+    """The audit hook, for good (left out with the rest of the Python layer, as the profiler is)."""
+    if program.get("python_layer", True):
         sys.addaudithook(hook)
 
-    # -------------------------------------------------------------- the cells
-    cell_limit, started = float(limits["cell_seconds"]), monotonic()
+
+# ------------------------------------------------------------------ the phases that run student code
+
+def run_cells(channel, run_cell, clock, program):
+    """The student's cells, in order, each within its time limit: a CELL record as each starts and ends."""
+    cell_limit, monotonic = float(program["limits"]["cell_seconds"]), time.monotonic
+    started = monotonic()
     for index, cell in enumerate(program["cells"]):
-        send({"type": "cell", "index": index, "id": cell["id"], "event": "start"})
+        channel.send(CELL, index=index, id=cell["id"], event=START)
         error = None
         try:
-            arm(cell_limit)
+            clock.arm(cell_limit)
             result = run_cell(cell["source"], store_history=False)
-            disarm()
+            clock.disarm()
             exc = result.error_in_exec or result.error_before_exec
             if exc is not None:
                 error = _describe(exc)
         except BaseException as e:  # an interrupt that landed outside the cell's own code
-            disarm()
+            clock.disarm()
             error = _describe(e)
-        send({"type": "cell", "index": index, "id": cell["id"], "event": "end", "error": error,
-              "seconds": round(monotonic() - started, 3)})
+        channel.send(CELL, index=index, id=cell["id"], event=END, error=error,
+                     seconds=round(monotonic() - started, 3))
 
-    # -------------------------------------------------------------- the graded calls
+
+def report_defined(channel, names, graded):
+    """CELLS_DONE: for each graded name, the type of what the cells bound to it, or None."""
     defined = {}
-    for name in program["graded"]:
-        obj = user_ns.get(name)
+    for name in graded:
+        obj = names.get(name)
         defined[name] = None if obj is None else type(obj).__name__
-    send({"type": "cells_done", "defined": defined})
+    channel.send(CELLS_DONE, defined=defined)
 
-    # nothing the cells left behind may run during the calls: signal handlers, gc callbacks
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
-        try:
-            signal_fn(sig, signal.SIG_DFL)
-        except Exception:
-            pass
-    signal_fn(signal.SIGALRM, on_alarm)
-    import gc
-    gc.callbacks.clear()
 
-    cases = pickle.load(stdin)
-    call_limit = float(limits["call_seconds"])
-    sent = [0]
+_GC_CALLBACKS = gc.callbacks    # the list the collector calls, whatever a notebook binds to gc.callbacks
+
+
+def silence_leftovers(clock):
+    """Nothing the cells left behind may run during the calls: their signal handlers, gc callbacks."""
+    clock.reclaim_signals()
+    _GC_CALLBACKS.clear()
+
+
+def answer_cases(calls, names):
+    """The cases, received only now, each answered by one RESULT, function by function and case by
+    case as sent. After a case that ran out of time the function's other cases are not run."""
+    cases = calls.channel.receive()
     for name, fn_cases in cases.items():
-        fn = user_ns.get(name)
+        fn = names.get(name)
         timed_out = False
-        for i, (args, kwargs, probe, uses, seconds) in enumerate(fn_cases):
-            header = {"type": "result", "name": name, "case": i}
+        for i, case in enumerate(fn_cases):
+            blobs = []
             if timed_out:
                 # one runaway case is enough to know; the rest would only spend the notebook's time
-                header.update(ok=False, error="not run: an earlier case of this function ran out of time")
-                send(header)
-                continue
-            if fn is None or not callable(fn):
-                header.update(ok=False, error=f"{name} is not defined" if fn is None else
-                              f"{name} is a {type(fn).__name__}, not a function")
-                send(header)
-                continue
-            args = tuple(copy_arg(a) for a in args)
-            kwargs = {k: copy_arg(v) for k, v in kwargs.items()}
-            others = {u: user_ns.get(u) for u in uses}
-            del hits[:]
-            t0 = monotonic()
-            try:
-                arm(seconds or call_limit)
-                active[0] = True
-                out = fn(*args, **kwargs) if probe is None else probes[probe](fn, others, *args, **kwargs)
-                active[0] = False
-                disarm()
-                blobs = []
-                # a plain call's array arguments come back, to see whether the function changed them;
-                # a probe's arguments are its own (06 sends the test images) and stay here
-                header.update(ok=True, output=_encode(out, blobs, asarray, ndarray),
-                              inputs_after=[_encode(a, blobs, asarray, ndarray)
-                                            if isinstance(a, ndarray) and probe is None else None for a in args])
-            except BaseException as e:
-                active[0] = False
-                disarm()
-                blobs = []
-                timed_out = isinstance(e, Interrupt)
-                header.update(ok=False, error=_describe(e, limit_name=name))
-            header["seconds"] = round(monotonic() - t0, 4)
-            size = sum(len(b) for b in blobs)
-            if size > MAX_OUTPUT or sent[0] + size > MAX_OUTPUTS:
-                # the grader takes only so much from one job; a huge answer is this case's failure
-                blobs = []
-                header = {"type": "result", "name": name, "case": i, "ok": False, "seconds": header["seconds"],
-                          "error": f"MemoryError: {name} returned {size / 2**20:.0f} MiB, more than the grader "
-                                   f"takes ({MAX_OUTPUT >> 20} MiB for one answer, {MAX_OUTPUTS >> 20} MiB in all)"}
-            sent[0] += size
-            if hits:
-                header["forbidden"] = hits[:1]   # the outermost forbidden call
-            send(header, blobs)
-    send({"type": "done", "blocked": blocked})
+                fields = {"ok": False, "error": "not run: an earlier case of this function ran out of time"}
+            elif fn is None or not callable(fn):
+                fields = {"ok": False, "error": f"{name} is not defined" if fn is None else
+                          f"{name} is a {type(fn).__name__}, not a function"}
+            else:
+                fields, blobs, timed_out = call_case(calls, name, fn, Case._make(case), names)
+            calls.channel.send(RESULT, blobs, name=name, case=i, **fields)
+
+
+def call_case(calls, name, fn, case, names):
+    """(fields of its RESULT, the bytes of its arrays, whether it ran out of time) for one call."""
+    args = tuple(calls.copy(a) for a in case.args)
+    kwargs = {k: calls.copy(v) for k, v in case.kwargs.items()}
+    others = {u: names.get(u) for u in case.uses}
+    watch, clock, ndarray, asarray = calls.watch, calls.clock, calls.ndarray, calls.asarray
+    del watch.hits[:]
+    blobs, timed_out = [], False
+    t0 = calls.monotonic()
+    try:
+        clock.arm(case.seconds or calls.seconds)
+        watch.active = True
+        out = fn(*args, **kwargs) if case.probe is None else calls.probes[case.probe](fn, others, *args, **kwargs)
+        watch.active = False
+        clock.disarm()
+        # a plain call's array arguments come back, to see whether the function changed them;
+        # a probe's arguments are its own (06 sends the test images) and stay here
+        fields = {"ok": True, "output": _encode(out, blobs, asarray, ndarray),
+                  "inputs_after": [_encode(a, blobs, asarray, ndarray)
+                                   if isinstance(a, ndarray) and case.probe is None else None for a in args]}
+    except BaseException as e:
+        watch.active = False
+        clock.disarm()
+        blobs = []
+        timed_out = isinstance(e, Interrupt)
+        fields = {"ok": False, "error": _describe(e, limit_name=name)}
+    fields["seconds"] = round(calls.monotonic() - t0, 4)
+    size = sum(len(b) for b in blobs)
+    if size > MAX_OUTPUT or calls.sent + size > MAX_OUTPUTS:
+        # the grader takes only so much from one job; a huge answer is this case's failure
+        blobs = []
+        fields = {"ok": False, "seconds": fields["seconds"],
+                  "error": f"MemoryError: {name} returned {size / 2**20:.0f} MiB, more than the grader "
+                           f"takes ({MAX_OUTPUT >> 20} MiB for one answer, {MAX_OUTPUTS >> 20} MiB in all)"}
+    calls.sent += size
+    if watch.hits:
+        fields["forbidden"] = watch.hits[:1]   # the outermost forbidden call
+    return fields, blobs, timed_out
 
 
 # ------------------------------------------------------------------ helpers (no student code yet)
-
-def _die_with_parent():
-    try:
-        import ctypes
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)    # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-def _hide_numpy_correlate(np):
-    """numpy's C correlation (behind numpy.convolve/correlate), out of the notebook's reach as far as
-    Python can take it (the kernel sandbox poisons numpy.convolve's own module file as well)."""
-    def refuse(*args, **kwargs):
-        raise RuntimeError("numpy.convolve is not available while grading: a graded function computes "
-                           "its result itself (the course's rules name what it may not call)")
-    core = getattr(np, "_core", None) or getattr(np, "core", None)
-    for modname in ("_multiarray_umath", "multiarray", "numeric"):
-        mod = getattr(core, modname, None)
-        for name in ("correlate", "correlate2", "convolve"):
-            if mod is not None and hasattr(mod, name):
-                try:
-                    setattr(mod, name, refuse)
-                except Exception:
-                    pass
-    for name in ("convolve", "correlate"):
-        setattr(np, name, refuse)
-
 
 # seccomp: system calls a notebook never needs, refused with EPERM; clone3 answers ENOSYS so that the
 # C library falls back to clone, whose flags can be checked (no new namespaces)
@@ -508,35 +639,35 @@ def _describe(e, limit_name=None):
 
 
 def _encode(obj, blobs, asarray, ndarray, depth=0):
-    """A JSON description of a return value; array bytes are appended to `blobs`."""
+    """A JSON description of a return value (protocol.py's values); array bytes are appended to `blobs`."""
     if depth > 4:
-        return {"t": "unsupported", "type": "nesting too deep"}
+        return {"t": UNSUPPORTED, "type": "nesting too deep"}
     if obj is None:
-        return {"t": "none"}
+        return {"t": NONE}
     if type(obj) is bool or type(obj) is int or type(obj) is float:
         if type(obj) is int and abs(obj) > 2 ** 62:
-            return {"t": "unsupported", "type": "int too large"}
-        return {"t": "num", "v": obj}
+            return {"t": UNSUPPORTED, "type": "int too large"}
+        return {"t": NUM, "v": obj}
     if type(obj) in (tuple, list):
-        if len(obj) <= 64 and any(isinstance(o, (ndarray, tuple, list, dict)) for o in obj):
+        if len(obj) <= MAX_ITEMS and any(isinstance(o, (ndarray, tuple, list, dict)) for o in obj):
             # a pair like (values, indices) keeps its structure
-            return {"t": type(obj).__name__, "items": [_encode(o, blobs, asarray, ndarray, depth + 1)
-                                                      for o in obj]}
+            return {"t": TUPLE if type(obj) is tuple else LIST,
+                    "items": [_encode(o, blobs, asarray, ndarray, depth + 1) for o in obj]}
         # a list of numbers (or of rows) is the array it spells
     if type(obj) is dict:
-        return {"t": "dict", "items": [[str(k), _encode(v, blobs, asarray, ndarray, depth + 1)]
-                                       for k, v in list(obj.items())[:64] if type(k) is str]}
+        return {"t": DICT, "items": [[str(k), _encode(v, blobs, asarray, ndarray, depth + 1)]
+                                     for k, v in list(obj.items())[:MAX_ITEMS] if type(k) is str]}
     try:
         a = asarray(obj)
         if type(a) is not ndarray:
             a = a.view(ndarray)
     except BaseException as e:
-        return {"t": "unsupported", "type": type(obj).__name__, "error": _describe(e)}
+        return {"t": UNSUPPORTED, "type": type(obj).__name__, "error": _describe(e)}
     if a.dtype.kind not in "biufc":
-        return {"t": "unsupported", "type": type(obj).__name__, "dtype": str(a.dtype)}
+        return {"t": UNSUPPORTED, "type": type(obj).__name__, "dtype": str(a.dtype)}
     data = a.tobytes(order="C")
     blobs.append(data)
-    return {"t": "array", "dtype": a.dtype.str, "shape": list(a.shape), "nbytes": len(data)}
+    return {"t": ARRAY, "dtype": a.dtype.str, "shape": list(a.shape), "nbytes": len(data)}
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ it and anything it starts can be killed as a group), sends the program, waits fo
 case. Whatever happens (a crash, a hang, a flood of output, an exit in the middle), it returns what
 it got plus a reason, kills the whole process group, and removes the scratch folder.
 
-Records from the runner are parsed strictly: a bounded length, JSON headers, arrays rebuilt with
-`np.frombuffer` from a numeric dtype string and a shape that must match their byte count. Nothing
-the student's process sends is unpickled or evaluated.
+Records from the runner (their kinds and fields are `protocol.py`'s, shared with the runner) are
+parsed strictly: a bounded length, JSON headers of the kinds and fields the protocol names, in the
+order it sets, arrays rebuilt with `np.frombuffer` from a numeric dtype string and a shape that
+must match their byte count. Nothing the student's process sends is unpickled or evaluated.
 """
 
 import json
@@ -26,14 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import confine, hidden
+from . import confine, hidden, protocol
 from .confine import MODES, Isolation, SandboxUnavailable, isolation  # noqa: F401 (the grade command's)
+from .protocol import ARRAY, CELL, CELLS_DONE, DICT, DONE, END, LIST, NONE, NUM, RESULT, START, TUPLE, UNSUPPORTED
+from .protocol import MAX_RECORD, MAX_TOTAL  # noqa: F401 (the bounds on what the grader takes)
 
-RUNNER = Path(__file__).resolve().parent / "runner.py"
-
-MAX_RECORD = 64 << 20      # one record (a graded function's output) may not be larger than this
-MAX_TOTAL = 256 << 20      # all records of one run together: the grader's memory per job stays bounded
-MAX_LOG = 1 << 20          # the student's printed output that is kept
+RUNNER = Path(__file__).resolve().parent / "runner.py"     # protocol.py lies beside it
 
 
 @dataclass
@@ -55,11 +54,30 @@ class Limits:
 
 
 @dataclass
+class CellRun:
+    """One cell that ran to its end (a CELL record's END)."""
+    id: str
+    error: str = None                # what it raised, or None
+    seconds: float = None            # since the first cell started
+
+
+@dataclass
+class Answer:
+    """What one call of a graded function on one case came back with (a RESULT record)."""
+    ok: bool                         # it returned (else it raised, ran out of time or was not run)
+    seconds: float = None
+    output: object = None            # what it returned (an array, a number, a tuple..., or Unsupported)
+    inputs_after: tuple = None       # its array arguments after the call (None for any other argument)
+    error: str = ""                  # what it raised, when not ok
+    forbidden: list = field(default_factory=list)   # forbidden implementations it called
+
+
+@dataclass
 class Outcome:
     """What came back from one run."""
-    cells: list = field(default_factory=list)        # [{"id", "error", "seconds"}] per cell that finished
+    cells: list = field(default_factory=list)        # [CellRun] per cell that finished
     defined: dict = field(default_factory=dict)      # graded name -> type name, or None
-    results: dict = field(default_factory=dict)      # graded name -> list of result dicts per case
+    results: dict = field(default_factory=dict)      # graded name -> [Answer, or None: never called] per case
     blocked: list = field(default_factory=list)      # actions the audit hook refused
     problem: str = ""                                # why the run ended early, if it did
     violation: str = ""                              # records that were not the runner's: forged output
@@ -78,20 +96,20 @@ def _decode(node, blobs, depth=0):
     if depth > 8:
         raise ProtocolError("a value nested too deep")
     t = node.get("t") if isinstance(node, dict) else None
-    if t == "none":
+    if t == NONE:
         return None
-    if t == "num":
+    if t == NUM:
         v = node.get("v")
         if type(v) not in (int, float, bool):
             raise ProtocolError("bad number")
         return v
-    if t in ("tuple", "list"):
+    if t in (TUPLE, LIST):
         items = [_decode(n, blobs, depth + 1) for n in _items(node)]
-        return tuple(items) if t == "tuple" else items
-    if t == "dict":
+        return tuple(items) if t == TUPLE else items
+    if t == DICT:
         pairs = [p for p in _items(node) if isinstance(p, list) and len(p) == 2]
         return {str(k)[:100]: _decode(v, blobs, depth + 1) for k, v in pairs}
-    if t == "array":
+    if t == ARRAY:
         dtype = np.dtype(str(node["dtype"]))
         if dtype.kind not in "biufc" or dtype.hasobject:
             raise ProtocolError("bad dtype")
@@ -105,14 +123,14 @@ def _decode(node, blobs, depth=0):
             raise ProtocolError("array size does not match its shape")
         data = blobs.take(nbytes)
         return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
-    if t == "unsupported":
+    if t == UNSUPPORTED:
         return Unsupported(str(node.get("type", "?")), str(node.get("dtype", "")), str(node.get("error", "")))
     raise ProtocolError(f"unknown value {t!r}")
 
 
 def _items(node):
     items = node.get("items", [])
-    if not isinstance(items, list) or len(items) > 64:
+    if not isinstance(items, list) or len(items) > protocol.MAX_ITEMS:
         raise ProtocolError("a list of values that is not one")
     return items
 
@@ -146,7 +164,8 @@ class _Bytes:
 
 
 class _Reader:
-    """Length-prefixed records from a pipe, with a deadline for each wait."""
+    """Length-prefixed records from a pipe, with a deadline for each wait; each one's header must be
+    of a kind the protocol names, with only that kind's fields."""
 
     def __init__(self, fd):
         self.fd, self.buf, self.eof, self.total = fd, bytearray(), False, 0
@@ -171,13 +190,14 @@ class _Reader:
     def record(self, deadline):
         """The next record's (header, raw bytes), or None at end of stream / deadline."""
         while True:
-            if len(self.buf) >= 4:
-                n = int.from_bytes(self.buf[:4], "big")
+            prefix = protocol.LENGTH_BYTES
+            if len(self.buf) >= prefix:
+                n = protocol.payload_length(self.buf)
                 if n > MAX_RECORD:
                     raise ProtocolError(f"a result of {n} bytes is over the limit of {MAX_RECORD}")
-                if len(self.buf) >= 4 + n:
-                    payload = bytes(self.buf[4:4 + n])
-                    del self.buf[:4 + n]
+                if len(self.buf) >= prefix + n:
+                    payload = bytes(self.buf[prefix:prefix + n])
+                    del self.buf[:prefix + n]
                     line, _, rest = payload.partition(b"\n")
                     try:
                         header = json.loads(line)
@@ -185,6 +205,9 @@ class _Reader:
                         raise ProtocolError("a record that is not JSON") from e
                     if not isinstance(header, dict):
                         raise ProtocolError("bad record")
+                    fields = protocol.FIELDS.get(header.get("type"))
+                    if fields is None or not set(header) - {"type"} <= fields:
+                        raise ProtocolError(f"a record the protocol does not have ({str(header)[:80]})")
                     return header, rest
             if self.eof or not self._fill(deadline):
                 return None
@@ -252,9 +275,11 @@ def _command(jail, limits, python, in_read, write_fd, scratch):
 def run(program, cases, limits=None, python=None, jail=None):
     """Run `program` (see runner.py) under `jail` (default: the Python layer only).
 
-    `cases`: {name: [(args, kwargs, probe, uses, seconds)]}, as `case_tuple` makes them."""
+    `cases`: {name: [protocol.Case, or the plain tuple (args, kwargs, probe, uses, seconds)]}, as
+    `case_tuple` makes them."""
     limits = limits or Limits()
     jail = jail or Jail()
+    cases = {name: [protocol.Case(*c) for c in cs] for name, cs in cases.items()}
     program = dict(program, limits=limits.as_dict(), isolation=jail.mode, probes=probe_names(cases))
     outcome = Outcome()
     start = time.monotonic()
@@ -313,8 +338,8 @@ def _landlock_rules(scratch):
 
 
 def case_tuple(case):
-    """What the runner needs of a `cnnkit.checks.Case`: plain, picklable parts."""
-    return (case.args, case.kwargs, probe_name(case.probe), tuple(case.uses), case.seconds)
+    """What the runner needs of a `cnnkit.checks.Case`: a `protocol.Case` of plain, picklable parts."""
+    return protocol.Case(case.args, case.kwargs, probe_name(case.probe), tuple(case.uses), case.seconds)
 
 
 def probe_name(probe):
@@ -325,7 +350,7 @@ def probe_name(probe):
 
 def probe_names(cases):
     """Every probe the cases of a job name, for the runner to load first."""
-    return sorted({c[2] for cs in cases.values() for c in cs if c[2]})
+    return sorted({c.probe for cs in cases.values() for c in cs if c.probe})
 
 
 def _exit_reason(code):
@@ -401,8 +426,8 @@ def _converse(proc, feed, program, cases, limits, reader, outcome, start):
     # the cells: each must end within its limit (plus a grace period for the runner's own interrupt)
     cells = program["cells"]
     for index, cell in enumerate(cells):
-        for event in ("start", "end"):
-            wait = 90 if index == 0 and event == "start" else (limits.cell_seconds + 5 if event == "end" else 10)
+        for event in (START, END):
+            wait = 90 if index == 0 and event == START else (limits.cell_seconds + 5 if event == END else 10)
             got = reader.record(min(notebook_deadline, time.monotonic() + wait))
             if got is None:
                 outcome.problem = outcome.problem or _why_stopped(
@@ -410,28 +435,30 @@ def _converse(proc, feed, program, cases, limits, reader, outcome, start):
                     f"cell {cell['id']} ran past its time limit of {limits.cell_seconds:g} s")
                 return
             header, _ = got
-            if header.get("type") != "cell" or header.get("event") != event or header.get("index") != index:
+            if header.get("type") != CELL or header.get("event") != event or header.get("index") != index:
                 raise ProtocolError(f"a record out of order while running the cells ({str(header)[:80]})")
-            if event == "end":
+            if event == END:
                 error = header.get("error")
-                outcome.cells.append({"id": str(cell["id"]), "error": None if error is None else str(error)[:800],
-                                      "seconds": header.get("seconds")})
+                outcome.cells.append(CellRun(str(cell["id"]), None if error is None else str(error)[:800],
+                                             header.get("seconds")))
     got = reader.record(min(notebook_deadline, time.monotonic() + 30))
     if got is None:
         outcome.problem = outcome.problem or "the notebook's process stopped after running its cells"
         return
     header, _ = got
-    if header.get("type") != "cells_done":
+    if header.get("type") != CELLS_DONE:
         raise ProtocolError(f"a record out of order after the cells ({str(header)[:80]})")
     defined = header.get("defined")
     outcome.defined = {str(k): (None if v is None else str(v)[:100]) for k, v in
                        (defined.items() if isinstance(defined, dict) else []) if k in program["graded"]}
 
-    if not _send(feed, cases, outcome, "the notebook's process stopped before its functions were called",
+    # the cases as plain tuples: the runner has no autograde package to rebuild a protocol.Case from
+    plain = {name: [tuple(c) for c in cs] for name, cs in cases.items()}
+    if not _send(feed, plain, outcome, "the notebook's process stopped before its functions were called",
                  min(notebook_deadline, time.monotonic() + 60)):
         return
     # one call may take call_seconds, or the longest time a case of its own asks for (plus grace)
-    call_wait = max([limits.call_seconds] + [c[4] for cs in cases.values() for c in cs if c[4]]) + 5
+    call_wait = max([limits.call_seconds] + [c.seconds for cs in cases.values() for c in cs if c.seconds]) + 5
     asked = [(name, i) for name, cs in cases.items() for i in range(len(cs))]
     for name, cs in cases.items():
         outcome.results[name] = [None] * len(cs)
@@ -444,23 +471,23 @@ def _converse(proc, feed, program, cases, limits, reader, outcome, start):
                 f"{name} ran past its time limit of {call_wait - 5:g} s")
             return
         header, rest = got
-        if header.get("type") != "result" or header.get("name") != name or header.get("case") != i:
+        if header.get("type") != RESULT or header.get("name") != name or header.get("case") != i:
             raise ProtocolError(f"a result that was not the one asked for next ({str(header)[:80]})")
         forbidden = header.get("forbidden") or []
-        result = {"ok": header.get("ok") is True, "seconds": header.get("seconds"),
-                  "forbidden": [str(f)[:200] for f in (forbidden if isinstance(forbidden, list) else [])][:5]}
-        if result["ok"]:
+        answer = Answer(ok=header.get("ok") is True, seconds=header.get("seconds"),
+                        forbidden=[str(f)[:200] for f in (forbidden if isinstance(forbidden, list) else [])][:5])
+        if answer.ok:
             blobs = _Bytes(rest)
-            result["output"] = _decode(header.get("output"), blobs)
+            answer.output = _decode(header.get("output"), blobs)
             after = header.get("inputs_after") or []
-            result["inputs_after"] = tuple(None if a is None else _decode(a, blobs)
-                                           for a in (after if isinstance(after, list) else [])[:32])
+            answer.inputs_after = tuple(None if a is None else _decode(a, blobs)
+                                        for a in (after if isinstance(after, list) else [])[:32])
             blobs.finish()
         else:
-            result["error"] = str(header.get("error"))[:800]
-        outcome.results[name][i] = result
+            answer.error = str(header.get("error"))[:800]
+        outcome.results[name][i] = answer
     got = reader.record(min(notebook_deadline, time.monotonic() + 10))
-    if got is None or got[0].get("type") != "done":
+    if got is None or got[0].get("type") != DONE:
         if got is not None:
             raise ProtocolError("a record after the last result that is not the end")
         outcome.problem = outcome.problem or "the notebook's process stopped before it said it was done"

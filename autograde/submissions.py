@@ -20,6 +20,8 @@ import re
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from .errors import CourseError
+
 MAX_MEMBER = 64 << 20   # a notebook inside an archive may not be larger than this
 
 
@@ -95,7 +97,7 @@ def _entries(source):
             entries.append((top, _collect(files)))
         return entries
     if not source.is_dir():
-        raise SystemExit(f"nothing to import at {source}: give a folder or a .zip file")
+        raise CourseError(f"nothing to import at {source}: give a folder or a .zip file")
     for item in sorted(source.iterdir()):
         if item.name.startswith("."):
             continue

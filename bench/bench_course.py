@@ -37,7 +37,7 @@ def grade_once(assignment, name, blank=False):
     job = examples.solved_job(assignment, name, blank=blank, student="timing")
     t0 = time.perf_counter()
     result = grader.grade_submission(job)
-    return time.perf_counter() - t0, result["score"], result["max_score"]
+    return time.perf_counter() - t0, result.score, result.max_score
 
 
 def main(argv=None):

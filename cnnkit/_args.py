@@ -39,6 +39,8 @@ def tuple_of(value, n, name, fn, minimum):
 
 
 def pair(value, name, fn, minimum=1):
+    """An int v as (v, v), a pair (height, width) as a tuple of two ints: cnnkit's one rule for
+    kernel sizes, strides, paddings and dilations (any integer type, any sequence)."""
     return tuple_of(value, 2, name, fn, minimum)
 
 

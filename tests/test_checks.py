@@ -2,7 +2,10 @@
 mistake is named (in the judge's verdict and in `check`'s message), hostile outputs fail cleanly, and
 cases are reproducible. What it runs per assignment is in tests/variants/."""
 
+import ast
 import pickle
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -133,3 +136,68 @@ def test_float64_for_float32_is_named_on_hidden_cases(assignment, name):
 
     hits = diagnosed(bound, name, upcast, "wrong_dtype", hidden=True)
     assert all("float32" in v.message for v in hits)
+
+
+# ----------------------------------------------------------------------------- the checks' layout
+
+CHECKS = Path(checks.__file__).parent
+
+
+def _checks_modules():
+    """(dotted name, path, is a package's __init__) of every module of cnnkit.checks but its own __init__,
+    which gathers every assignment."""
+    for path in sorted(CHECKS.rglob("*.py")):
+        parts = ("cnnkit", "checks") + path.relative_to(CHECKS).with_suffix("").parts
+        if parts[-1] == "__init__":
+            if len(parts) == 3:
+                continue
+            yield ".".join(parts[:-1]), path, True
+        else:
+            yield ".".join(parts), path, False
+
+
+def imported_modules(source, module, is_package):
+    """Every module an import in `source` (the text of `module`) may name, relative imports resolved;
+    `from a import b` names both a and a.b (b may be a module)."""
+    package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1])
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module
+            yield target
+            yield from (f"{target}.{a.name}" for a in node.names)
+
+
+def _assignment_of(module):
+    found = re.match(r"cnnkit\.checks\.a(\d\d)(\.|$)", module)
+    return found and found.group(1)
+
+
+def foreign_assignments(source, module, is_package):
+    """The assignments other than its own whose checks `module` imports."""
+    own = _assignment_of(module)
+    found = {_assignment_of(m) for m in imported_modules(source, module, is_package)}
+    return sorted(found - {None, own})
+
+
+def test_the_import_rule_sees_relative_and_absolute_imports():
+    assert foreign_assignments("from ..a01 import EDGE\nfrom . import ASSIGNMENT", "cnnkit.checks.a02.conv2d",
+                               False) == ["01"]
+    assert foreign_assignments("from .. import a03, common", "cnnkit.checks.a04", True) == ["03"]
+    assert foreign_assignments("from .a03 import EXAMPLE", "cnnkit.checks.a04", False) == ["03"]
+    assert foreign_assignments("import cnnkit.checks.a05.im2col", "cnnkit.checks.conv_mistakes", False) == ["05"]
+    assert foreign_assignments("from .windows import count\nfrom ..common import pair", "cnnkit.checks.a05.im2col",
+                               False) == []
+
+
+@pytest.mark.parametrize("module,path,is_package", [pytest.param(*m, id=m[0]) for m in _checks_modules()])
+def test_no_checks_module_imports_another_assignments_checks(module, path, is_package):
+    """What two assignments share lives in a module of its own (common, conv_mistakes, ...), never in
+    one assignment's checks that another imports."""
+    assert foreign_assignments(path.read_text(encoding="utf-8"), module, is_package) == [], \
+        f"{module} imports the checks of another assignment"

@@ -37,7 +37,7 @@ def test_a_notebook_with_a_byte_order_mark_is_graded_normally():
     data = b"\xef\xbb\xbf" + solved()
     assert not notebook.read(data, RELEASE).fatal
     r = grader.grade_submission(job(data))
-    assert r["status"] == "graded" and r["score"] == r["max_score"] == 12, r
+    assert r.status == "graded" and r.score == r.max_score == 12, r
     shown = json.loads(gradebook.formgrader_notebook(data, RELEASE))
     assert any("def convolve1d" in "".join(c["source"]) and "np.zeros" in "".join(c["source"])
                for c in shown["cells"])
@@ -89,8 +89,8 @@ def test_a_changed_record_is_detected_and_graded_again(tmp_path, capsys):
     root = tmp_path / "course"
     make_class(root, {"ada": solved(), "linus": solved(LINUS)})
     first, _ = run(root, capsys)
-    honest = first["linus"][0]["score"]
-    assert first["ada"][0]["score"] == 12 and 0 < honest < 12
+    honest = first["linus"][0].score
+    assert first["ada"][0].score == 12 and 0 < honest < 12
     record = json.loads(record_path(root, "linus").read_text())
     assert grade.verified(record, grade.secret(root))
 
@@ -102,7 +102,7 @@ def test_a_changed_record_is_detected_and_graded_again(tmp_path, capsys):
     again, out = run(root, capsys)
     assert "record for linus (convolution) was changed outside the grader; graded again" in out.out
     assert "1 notebook(s) already graded and unchanged: skipped" in out.out
-    assert again["linus"][0]["score"] == honest
+    assert again["linus"][0].score == honest
     assert csv_rows(root, A01)["linus"]["score"] == f"{honest:g}"
     assert gradebook_scores(root)["linus"] == pytest.approx(honest)
     assert grade.verified(json.loads(record_path(root, "linus").read_text()), grade.secret(root))
@@ -111,7 +111,7 @@ def test_a_changed_record_is_detected_and_graded_again(tmp_path, capsys):
     shutil.copy(record_path(root, "ada"), record_path(root, "linus"))
     assert grade.class_results(root, A01, [RELEASE], ["linus"]) == {"linus": []}
     third, out = run(root, capsys)
-    assert "record for linus" in out.out and third["linus"][0]["score"] == honest
+    assert "record for linus" in out.out and third["linus"][0].score == honest
 
 
 @pytest.mark.slow
@@ -125,7 +125,7 @@ def test_a_failure_of_the_grader_is_graded_again(tmp_path, capsys):
     record_path(root, "ada").write_text(json.dumps(grade.signed(record, key)))
     again, out = run(root, capsys)
     assert "already graded" not in out.out and "the grader failed on it last time; graded again" in out.out
-    assert again["ada"][0]["status"] == "graded" and again["ada"][0]["score"] == 12
+    assert again["ada"][0].status == "graded" and again["ada"][0].score == 12
 
 
 
@@ -146,12 +146,14 @@ def test_a_malformed_result_is_an_error_of_its_own_job_only():
     j = {"student": "ann", "data": b"", "release": RELEASE.to_dict(), "seed": 1, "release_digest": "d",
          "sandbox": "python", "missing": True}
     good = grade.run_job(j)
-    assert grade.checked({**good, "student": "bob", "notebook": "other"}, j)["student"] == "ann"
+    assert grade.checked(good, j) == good and good.status == "missing"
+    good = good.to_dict()      # what a worker could send back instead
+    assert grade.checked({**good, "student": "bob", "notebook": "other"}, j).student == "ann"
     for bad in ("text", None, {**good, "functions": [{"name": 1}]}, {**good, "score": "12"}):
         r = grade.checked(bad, j)
-        assert r["status"] == "error" and r["student"] == "ann" and r["score"] == 0
+        assert r.status == "error" and r.student == "ann" and r.score == 0
     r = grade.checked({**good, "review": [1, b"x"], "notes": None}, j)
-    assert r["review"] == ["1", "b'x'"] and r["notes"] == []
+    assert r.review == ["1", "b'x'"] and r.notes == []
 
 # ----------------------------------------------------------------------------- 2. one student never stops the class
 
@@ -198,7 +200,7 @@ def test_a_locked_gradebook_does_not_stop_the_run(tmp_path, capsys):
     # once it is free, the same command records everyone there
     again, out = run(root, capsys)
     assert "GRADEBOOK NOT WRITTEN" not in out.out
-    assert again["linus"][0]["score"] == float(rows["linus"]["score"]), again["linus"]
+    assert again["linus"][0].score == float(rows["linus"]["score"]), again["linus"]
     assert gradebook_scores(root) == {"ada": 12, "linus": pytest.approx(float(rows["linus"]["score"]))}
 
 
@@ -226,8 +228,8 @@ def test_lone_surrogates_in_errors_markdown_and_student_ids_are_stored_safely(tm
     results, out = run(root, capsys, workers=3)
     odd_id = next(s for s in results if s.startswith("caf"))
     assert "\ufffd" in odd_id and not any("\udcff" in s for s in results)
-    assert results["eve"][0]["score"] == 12 and results[odd_id][0]["score"] == 12
-    assert any("\ufffd" in e["error"] for e in results["eve"][0]["cell_errors"])
+    assert results["eve"][0].score == 12 and results[odd_id][0].score == 12
+    assert any("\ufffd" in e.error for e in results["eve"][0].cell_errors)
     rows = csv_rows(root, A01)
     assert rows["ada"]["score"] == rows["eve"]["score"] == rows[odd_id]["score"] == "12"
     assert gradebook_scores(root) == {"ada": 12, "eve": 12, odd_id: 12}
@@ -299,7 +301,7 @@ def test_a_worker_that_dies_costs_only_its_own_job(tmp_path, capsys):
     root = tmp_path / "course"
     make_class(root, {"ada": solved(), "bob": solved(), "linus": solved(LINUS)})
     results, out = run(root, capsys, work=dies_for_bob)
-    assert results["bob"][0]["status"] == "failed" and results["bob"][0]["reason"] == grade.WORKER_DIED
+    assert results["bob"][0].status == "failed" and results["bob"][0].reason == grade.WORKER_DIED
     rows = csv_rows(root, A01)
     assert rows["ada"]["score"] == "12" and 0 < float(rows["linus"]["score"]) < 12
     assert rows["bob"]["status"] == "failed" and rows["bob"]["score"] == "0"
@@ -313,8 +315,8 @@ def test_a_job_that_never_finishes_is_timed_out(tmp_path, capsys, monkeypatch):
     make_class(root, {"ada": solved(), "bob": solved()})
     results, out = run(root, capsys, work=hangs_for_bob, limits={"notebook_seconds": 12})
     bob = results["bob"][0]
-    assert bob["status"] == "error" and bob["reason"].startswith("timed out: grading did not finish within 15 s")
-    assert results["ada"][0]["score"] == 12 and csv_rows(root, A01)["ada"]["score"] == "12"
+    assert bob.status == "error" and bob.reason.startswith("timed out: grading did not finish within 15 s")
+    assert results["ada"][0].score == 12 and csv_rows(root, A01)["ada"]["score"] == "12"
 
 
 @pytest.mark.slow
@@ -325,8 +327,8 @@ def test_a_dask_task_that_fails_costs_only_its_own_job(tmp_path):
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
         results, _ = run(root, scheduler=cluster.scheduler_address, work=raises_for_bob)
     bob = results["bob"][0]
-    assert bob["status"] == "error" and "RuntimeError: the worker lost its way" in bob["reason"]
-    assert results["ada"][0]["score"] == 12 and csv_rows(root, A01)["bob"]["status"] == "error"
+    assert bob.status == "error" and "RuntimeError: the worker lost its way" in bob.reason
+    assert results["ada"][0].score == 12 and csv_rows(root, A01)["bob"]["status"] == "error"
 
 
 # ----------------------------------------------------------------------------- 6. the isolation in force
@@ -340,7 +342,7 @@ def test_the_isolation_in_force_is_said_recorded_and_part_of_the_rerun_key(tmp_p
     assert f"isolation in force: python: {python.detail}" in out.out
     for stream in (out.out, out.err):
         assert "WARNING: WEAK ISOLATION on this run (--sandbox python)" in stream
-    assert csv_rows(root, A01)["ada"]["isolation"] == "python" and results["ada"][0]["score"] == 12
+    assert csv_rows(root, A01)["ada"]["isolation"] == "python" and results["ada"][0].score == 12
     assert json.loads(record_path(root, "ada").read_text())["sandbox"] == "python"
 
     _, out = run(root, capsys, sandbox="python")

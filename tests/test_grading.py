@@ -24,7 +24,7 @@ FAST = {"cell_seconds": 3, "call_seconds": 2, "notebook_seconds": 60}
 
 
 def submit(sources=None, after=None, limits=FAST, data=None, student="s"):
-    """Grade one submission made from the release; returns the result dict."""
+    """Grade one submission made from the release; returns its SubmissionResult."""
     if data is None:
         nb = examples.fill(examples.release_notebook(), {**SOLVED, **(sources or {})}, after=after)
         data = json.dumps(nb).encode()
@@ -34,11 +34,11 @@ def submit(sources=None, after=None, limits=FAST, data=None, student="s"):
 
 
 def scores(result):
-    return {f["name"]: f["score"] for f in result["functions"]}
+    return {f.name: f.score for f in result.functions}
 
 
 def function(result, name):
-    return next(f for f in result["functions"] if f["name"] == name)
+    return next(f for f in result.functions if f.name == name)
 
 
 # ----------------------------------------------------------------------------- honest and wrong
@@ -47,15 +47,15 @@ def function(result, name):
 def test_the_solutions_and_a_different_correct_version_get_full_marks():
     for sources in ({}, examples.GRACE):
         r = submit(sources)
-        assert r["status"] == "graded" and r["score"] == r["max_score"] == 12, r
-        assert not r["review"] and not r["cell_errors"]
+        assert r.status == "graded" and r.score == r.max_score == 12, r
+        assert not r.review and not r.cell_errors
 
 
 @pytest.mark.slow
 def test_the_blank_release_scores_zero_without_a_fault():
     r = submit(data=(REPO / "course" / A01 / "convolution.ipynb").read_bytes())
-    assert r["status"] == "graded" and r["score"] == 0
-    assert all("NotImplementedError" in f["messages"][0] for f in r["functions"])
+    assert r.status == "graded" and r.score == 0
+    assert all("NotImplementedError" in f.messages[0] for f in r.functions)
 
 
 @pytest.mark.slow
@@ -64,9 +64,9 @@ def test_common_mistakes_lose_their_points_and_are_named():
     s = scores(r)
     assert s["convolve1d"] == s["correlate2d"] == s["convolve2d"] == 2
     assert 0 < s["correlate1d"] < 2 and 0 < s["conv2d"] < 4   # right on the cases the mistake cannot show
-    assert "flipped_kernel" in function(r, "correlate1d")["diagnoses"]
-    assert "bias_missing" in function(r, "conv2d")["diagnoses"]
-    assert "likely mistake [bias_missing]" in function(r, "conv2d")["messages"][0]
+    assert "flipped_kernel" in function(r, "correlate1d").diagnoses
+    assert "bias_missing" in function(r, "conv2d").diagnoses
+    assert "likely mistake [bias_missing]" in function(r, "conv2d").messages[0]
 
 
 # ----------------------------------------------------------------------------- forbidden implementations
@@ -78,7 +78,7 @@ def test_forbidden_implementations_get_no_credit_and_are_listed_for_review():
     assert s["convolve1d"] == 0 and s["correlate2d"] == 0
     assert s["convolve2d"] == 0          # it calls the student's correlate2d, which uses scipy.signal
     assert s["correlate1d"] == 2 and s["conv2d"] == 4
-    text = " ".join(r["review"])
+    text = " ".join(r.review)
     assert "numpy.convolve" in text and "scipy.signal" in text
 
 
@@ -87,7 +87,7 @@ def test_a_hidden_alias_is_caught_while_the_function_runs():
     # the alias is made in a way the source check cannot follow; the profiler sees the call
     r = submit({"convolve1d": "_impl = [np.convolve][0]\n\ndef convolve1d(x, k):\n    return _impl(x, k) * 1.0\n"})
     f = function(r, "convolve1d")
-    assert f["score"] == 0 and any("while it ran" in x for x in f["forbidden"])
+    assert f.score == 0 and any("while it ran" in x for x in f.forbidden)
 
 
 def test_static_check_resolves_imports_aliases_and_helpers():
@@ -156,10 +156,10 @@ def test_honest_habits_cost_nothing_warnings_lists_input_and_timing():
     }
     r = submit(honest, after={"convolve1d": "answer = input('press enter')\n"})
     s = scores(r)
-    assert s["conv2d"] == 4 and s["convolve2d"] == 2 and r["status"] == "graded" and not r["review"]
+    assert s["conv2d"] == 4 and s["convolve2d"] == 2 and r.status == "graded" and not r.review
     assert 0 < s["correlate1d"] < 2   # right on float64 cases, a float64 list for float32 inputs
-    assert "wrong_dtype" in function(r, "correlate1d")["diagnoses"]
-    assert any("EOFError" in c["error"] for c in r["cell_errors"])
+    assert "wrong_dtype" in function(r, "correlate1d").diagnoses
+    assert any("EOFError" in c.error for c in r.cell_errors)
 
 
 # ----------------------------------------------------------------------------- attacks
@@ -167,9 +167,9 @@ def test_honest_habits_cost_nothing_warnings_lists_input_and_timing():
 @pytest.mark.slow
 def test_patching_the_checks_and_numpy_gains_nothing():
     r = submit({}, after={"convolve1d": examples.TRUDY_CELL})
-    assert r["status"] == "review" and r["score"] == 0
-    assert r["would_score"] == 12   # the functions themselves are right: a person decides
-    assert "no credit" in r["reason"]
+    assert r.status == "review" and r.score == 0
+    assert r.would_score == 12   # the functions themselves are right: a person decides
+    assert "no credit" in r.reason
 
 
 @pytest.mark.slow
@@ -186,8 +186,8 @@ def convolve1d(x, k):
 '''
     leave = "def correlate1d(x, k):\n    raise SystemExit(0)\n"
     r = submit({"convolve1d": liar, "correlate1d": leave})
-    assert function(r, "convolve1d")["score"] == 0 and function(r, "correlate1d")["score"] == 0
-    assert scores(r)["conv2d"] == 4 and r["status"] == "graded"
+    assert function(r, "convolve1d").score == 0 and function(r, "correlate1d").score == 0
+    assert scores(r)["conv2d"] == 4 and r.status == "graded"
 
 
 @pytest.mark.slow
@@ -201,8 +201,8 @@ np.save("{REPO / 'autograde' / 'planted.npy'}", np.zeros(1))
 '''
     r = submit({}, after={"conv2d": sneaky})
     assert not (REPO / "autograde" / "planted.npy").exists()
-    assert any("not allowed while grading" in b for b in r["review"])
-    assert r["score"] == 12   # refused, not punished: the functions are graded as they are
+    assert any("not allowed while grading" in b for b in r.review)
+    assert r.score == 12   # refused, not punished: the functions are graded as they are
 
 
 # ----------------------------------------------------------------------------- faults
@@ -212,8 +212,8 @@ def test_a_runaway_function_loses_only_its_own_points():
     r = submit(examples.OSCAR, after={"conv2d": examples.OSCAR_CELL})
     s = scores(r)
     assert s["correlate1d"] == 0 and sum(s.values()) == 10
-    assert "time limit" in function(r, "correlate1d")["messages"][0]
-    assert r["cell_errors"]   # the crashing scratch cell is reported
+    assert "time limit" in function(r, "correlate1d").messages[0]
+    assert r.cell_errors   # the crashing scratch cell is reported
 
 
 @pytest.mark.slow
@@ -222,8 +222,8 @@ def test_a_hanging_cell_a_memory_hog_and_a_flood_of_output_do_not_stop_grading()
              "correlate1d": "hog = np.ones((1 << 40,), dtype=np.uint8)\n",
              "correlate2d": "for _ in range(10 ** 5):\n    print('x' * 1000)\n"}
     r = submit({}, after=after, limits={**FAST, "file_bytes": 1 << 20})
-    assert r["score"] == 12
-    errors = " ".join(c["error"] for c in r["cell_errors"])
+    assert r.score == 12
+    errors = " ".join(c.error for c in r.cell_errors)
     assert "time limit" in errors and "MemoryError" in errors
 
 
@@ -249,7 +249,7 @@ def test_a_process_that_dies_leaves_nothing_running_and_a_reason():
 def test_a_damaged_file_gets_a_clear_reason(damage, reason):
     good = json.dumps(examples.fill(examples.release_notebook(), SOLVED)).encode()
     r = submit(data=damage(good))
-    assert r["status"] == "invalid" and r["score"] == 0 and reason in r["reason"]
+    assert r.status == "invalid" and r.score == 0 and reason in r.reason
 
 
 def test_edited_deleted_and_duplicated_cells_are_noted_and_graded_from_the_release():
@@ -305,7 +305,7 @@ def test_grading_a_class_writes_gradebook_csv_and_feedback_and_skips_what_is_don
                           limits=sandbox.Limits(cell_seconds=5, call_seconds=2, notebook_seconds=60))
     expected = {"ada": 12, "grace": 12, "linus": None, "ken": 0, "mallory": 6, "trudy": 0, "oscar": 10}
     for student, score in expected.items():
-        total = sum(r["score"] for r in results[student])
+        total = sum(r.score for r in results[student])
         assert (0 < total < 12) if score is None else total == score, (student, total)
 
     rows = {r["student_id"]: r for r in csv.DictReader(open(root / "grades" / f"{A01}.csv"))}
@@ -331,8 +331,8 @@ def test_grading_a_class_writes_gradebook_csv_and_feedback_and_skips_what_is_don
 
     again = grade.grade(A01, root=root, workers=2, progress=False)
     assert "7 notebook(s) already graded and unchanged: skipped" in capsys.readouterr().out
-    assert {s: sum(r["score"] for r in rs) for s, rs in again.items()} == \
-           {s: sum(r["score"] for r in rs) for s, rs in results.items()}
+    assert {s: sum(r.score for r in rs) for s, rs in again.items()} == \
+           {s: sum(r.score for r in rs) for s, rs in results.items()}
 
 
 @pytest.mark.slow
@@ -347,7 +347,7 @@ def test_dask_scheduler_grades_into_the_same_gradebook(tmp_path):
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
         results = grade.grade(A01, root=root, scheduler=cluster.scheduler_address, progress=False,
                               limits=sandbox.Limits(cell_seconds=5, call_seconds=2, notebook_seconds=60))
-    assert sum(r["score"] for r in results["ada"]) == 12
+    assert sum(r.score for r in results["ada"]) == 12
     with sqlite3.connect(root / "gradebook.db") as db:
         assert db.execute("select count(*) from submitted_assignment").fetchone()[0] == 2
 

@@ -125,7 +125,7 @@ def test_attackers_gain_nothing_and_classmates_are_untouched(tmp_path):
         # a look-up the static check cannot read is not credited (and the sandbox has no numpy.convolve)
         assert float(got["zed"]["convolve1d"]) == 0 and got["zed"]["review"]
         assert (root / "feedback" / "ada" / A01 / "convolution.html").is_file()
-        assert sum(r["score"] for r in results["ada"]) == 12
+        assert sum(r.score for r in results["ada"]) == 12
 
     # nothing the grader wrote holds the secret; nothing the attacker started is still running
     for path in root.rglob("*"):

@@ -401,9 +401,9 @@ def number(assignment):
 
 def clean(result):
     """What a grade must never show for honest code: a fault, an error in a cell, a flag for review."""
-    assert result["status"] == "graded", result["reason"]
-    assert not result["cell_errors"], result["cell_errors"]
-    assert not result["review"], result["review"]
+    assert result.status == "graded", result.reason
+    assert not result.cell_errors, result.cell_errors
+    assert not result.review, result.review
 
 
 def test_every_assignment_has_a_different_correct_version_and_a_mistake():
@@ -415,7 +415,7 @@ def test_every_assignment_has_a_different_correct_version_and_a_mistake():
 def test_solutions_get_full_marks(assignment):
     result = grade(assignment)
     clean(result)
-    assert result["score"] == result["max_score"] > 0, [f["messages"] for f in result["functions"]]
+    assert result.score == result.max_score > 0, [f.messages for f in result.functions]
 
 
 @pytest.mark.slow
@@ -424,19 +424,19 @@ def test_code_written_differently_gets_full_marks(assignment):
     different = DIFFERENT[number(assignment)]
     result = grade(assignment, different)
     clean(result)
-    graded = {f["name"] for f in result["functions"]}
+    graded = {f.name for f in result.functions}
     assert set(different) & graded, "the different version must replace graded functions"
-    assert result["score"] == result["max_score"], [f["messages"] for f in result["functions"]]
+    assert result.score == result.max_score, [f.messages for f in result.functions]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_the_blank_release_scores_zero_without_a_fault(assignment):
     result = grade(assignment, blank=True)
-    assert result["status"] == "graded", result["reason"]
-    assert result["score"] == 0
-    for f in result["functions"]:
-        assert f["messages"] and "NotImplementedError" in f["messages"][0], f
+    assert result.status == "graded", result.reason
+    assert result.score == 0
+    for f in result.functions:
+        assert f.messages and "NotImplementedError" in f.messages[0], f
 
 
 @pytest.mark.slow
@@ -446,9 +446,9 @@ def test_a_typical_mistake_loses_its_points_and_is_named(assignment):
     assert source != DIFFERENT[number(assignment)].get(name), "the mistake must change the code"
     result = grade(assignment, {name: source})
     clean(result)
-    for f in result["functions"]:
-        if f["name"] == name:
-            assert f["score"] < f["points"] and diagnosis in f["diagnoses"], f
-            assert any(diagnosis in m for m in f["messages"]), f["messages"]
+    for f in result.functions:
+        if f.name == name:
+            assert f.score < f.points and diagnosis in f.diagnoses, f
+            assert any(diagnosis in m for m in f.messages), f.messages
         else:
-            assert f["score"] == f["points"], f
+            assert f.score == f.points, f

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from hypothesis import assume, given, strategies as st
 
 from cnnkit import reference as R
+from cnnkit._args import pair
 
 DTYPES = st.sampled_from([np.float32, np.float64])
 SEEDS = st.integers(0, 2 ** 32 - 1)
@@ -87,7 +88,7 @@ def test_tiled_conv2d_spans_convolution_and_locally_connected():
        padding=st.sampled_from([0, 1, 2, (0, 1), (2, 0), "valid", "same"]), dtype=DTYPES,
        bias=st.booleans(), scale=st.sampled_from([1.0, 100.0]))
 def test_fft_conv2d_matches_torch_conv2d(seed, kh, kw, h, w, padding, dtype, bias, scale):
-    p = (padding, padding) if isinstance(padding, int) else padding
+    p = padding if isinstance(padding, str) else pair(padding, "padding", "test", minimum=0)
     if not isinstance(p, str):
         assume(h + 2 * p[0] >= kh and w + 2 * p[1] >= kw)
     elif padding == "valid":

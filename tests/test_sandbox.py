@@ -50,8 +50,8 @@ def run(source, course, cases=None, graded=("f",), python_layer=False, limits=LI
 
 def output(outcome, name="f", case=0):
     r = outcome.results[name][case]
-    assert r and r["ok"], (outcome.problem, r, outcome.log[-2000:])
-    return r["output"]
+    assert r and r.ok, (outcome.problem, r, outcome.log[-2000:])
+    return r.output
 
 
 def test_bwrap_is_in_force_in_ci():
@@ -313,8 +313,8 @@ def test_forbidden_implementations_are_not_there_to_call(course, call):
             return {call}
     """, course)
     r = out.results["f"][0]
-    assert r is not None and not r["ok"], r
-    assert "not available while grading" in r["error"]
+    assert r is not None and not r.ok, r
+    assert "not available while grading" in r.error
 
 
 def test_the_original_of_a_poisoned_module_cannot_be_read_back(course):
@@ -366,9 +366,9 @@ def test_a_flood_of_large_outputs_keeps_the_grader_bounded(course):
     # an honest runner reports each answer over the bound as that case's failure; the grader holds at
     # most its bounds of what came back
     assert not out.violation and out.finished
-    errors = [r["error"] for r in out.results["f"] if not r["ok"]]
+    errors = [r.error for r in out.results["f"] if not r.ok]
     assert errors and all("MiB" in e for e in errors)
-    assert sum(r["output"].nbytes for r in out.results["f"] if r["ok"]) <= 192 << 20
+    assert sum(r.output.nbytes for r in out.results["f"] if r.ok) <= 192 << 20
 
 
 def test_a_forged_flood_on_the_channel_is_cut_off(course):

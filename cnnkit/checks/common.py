@@ -7,6 +7,7 @@ assignment's modules import these by name; they never import each other's privat
     varied, image, EXAMPLE, SMALL, K3      fixed inputs that make every mistake visible
     pair, attempt                          reading arguments, computing a mistake with the reference
     short_list, with_line, type_name       writing labels and messages
+    draw, pool_geometry, pool_label        random sizes, the windows of a pooling case and its label
 """
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 from .. import _args
 
 __all__ = ["F64", "F32", "arr", "rand", "both_dtypes", "dtype_name", "varied", "image", "EXAMPLE", "SMALL", "K3",
-           "pair", "attempt", "short_list", "with_line", "type_name"]
+           "pair", "attempt", "short_list", "with_line", "type_name", "draw", "pool_geometry", "pool_label"]
 
 F64, F32 = np.float64, np.float32
 
@@ -100,3 +101,29 @@ def type_name(output):
         return type(output).__name__
     except Exception:
         return "object"
+
+
+# ----------------------------------------------------------------------------- sizes and pooling windows
+
+def draw(rng, v):
+    """A size of a hidden case: `v` itself, or an int drawn from [low, high) when `v` is (low, high)."""
+    return int(rng.integers(v[0], v[1])) if isinstance(v, tuple) else v
+
+
+def pool_geometry(shape, kernel_size, stride=None):
+    """(k, s, (H_out, W_out)) of pooling an (N, C, H, W) `shape` without padding: windows that do not fit
+    at the bottom and right are dropped; the stride defaults to the kernel size."""
+    k = pair(kernel_size, "kernel_size")
+    s = k if stride is None else pair(stride, "stride")
+    return k, s, tuple((n - kk) // ss + 1 for n, kk, ss in zip(shape[2:], k, s))
+
+
+def _compact(v):
+    return "omitted" if v is None else str(v).replace(" ", "")
+
+
+def pool_label(x, kernel_size, stride=None, note="", prefix=""):
+    """How a pooling case names itself: "x of shape (1, 1, 4, 4), kernel_size=2, stride omitted (...)"."""
+    what = f"{prefix}x of shape {x.shape}, kernel_size={_compact(kernel_size)}"
+    what += f", stride={_compact(stride)}" if stride is not None else ", stride omitted (default: the kernel size)"
+    return what + (f" ({note})" if note else "")

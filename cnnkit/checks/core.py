@@ -7,9 +7,11 @@ through NumPy's conversion (`np.asarray`), inside `try`, and never through its o
 object with a lying `__eq__` or a raising `__array__` fails cleanly instead of passing or crashing.
 
 Each assignment module (a01, a02, ...) describes its graded functions with a `Graded` record and
-registers it here; the judge then looks the function up by name. A function whose result is not one
-array (a pair of arrays, a random sample) brings its own `judge`, which `judge` hands the output to;
-it can use `default_judge` for the parts that are plain arrays.
+registers it here; the judge then looks the function up by name. Judging goes one way: `compare`
+judges one array against its reference and the mistakes it can show, and says what is wrong in
+words every judge shares; `default_judge` is `compare` on the whole output. A function whose result
+is not one array (a pair of arrays, a tuple of gradients, a random sample) brings its own `judge`,
+which `judge` hands the output to; it calls `compare` on each part that is a plain array.
 """
 
 import itertools
@@ -19,8 +21,13 @@ from typing import Callable
 
 import numpy as np
 
+from .common import with_line
+
 __all__ = ["Case", "Verdict", "Mistake", "Graded", "register", "graded", "cases", "expected",
-           "judge", "default_judge", "check", "fmt"]
+           "judge", "default_judge", "check", "fmt",
+           # the judging path that judges of their own build on
+           "Finding", "compare", "with_diagnosis", "fail", "inputs_changed", "heading", "as_plain", "to_float", "close",
+           "tolerances", "case_dtype", "modified_inputs", "shape_mistakes"]
 
 
 # ----------------------------------------------------------------------------- records
@@ -222,7 +229,11 @@ def off_by_one(ref_shape, explain, axes=((2, "in height:"), (3, "in width:"))):
     return found
 
 
-# ----------------------------------------------------------------------------- judging
+# ----------------------------------------------------------------------------- judging one array
+# The one judging path. `compare` judges one array against its reference and the mistakes it can show,
+# and words what is wrong (a `Finding`); `default_judge` is `compare` on a whole output, and a judge of
+# its own (a tuple of gradients, values and their indices, a network's loss and gradients) calls it
+# once per part, so that every judge words its sentences the same way.
 
 def tolerances(dtype, ref):
     """(rtol, atol): float32 gets a looser rtol; atol scales with the size of the expected values."""
@@ -232,21 +243,23 @@ def tolerances(dtype, ref):
     return 1e-5, 1e-6 * scale
 
 
-def _close(out, ref, dtype):
+def close(out, ref, dtype):
+    """Whether the float array `out` is `ref` (same shape, within `tolerances(dtype, ref)`)."""
     if out.shape != ref.shape:
         return False
     rtol, atol = tolerances(dtype, ref)
     return bool(np.allclose(out, ref, rtol=rtol, atol=atol, equal_nan=False))
 
 
-def _case_dtype(case):
+def case_dtype(case):
+    """The floating dtype an answer keeps: float32 when every array input is float32, else float64."""
     arrays = [a for a in case.args if isinstance(a, np.ndarray)]
     if arrays and all(a.dtype == np.float32 for a in arrays):
         return np.dtype(np.float32)
     return np.dtype(np.float64)
 
 
-def _as_plain(output):
+def as_plain(output):
     """(array, problem): `output` as a plain ndarray of its own dtype, or why it is not numeric.
 
     Only NumPy touches the object; subclasses come back as base-class ndarrays, so their
@@ -281,11 +294,12 @@ def _as_plain(output):
     return None, f"is not a numeric array (dtype {raw.dtype}): got {fmt(raw)}"
 
 
-def _to_float(raw):
+def to_float(raw):
+    """A float64 copy of a plain array, to compute with."""
     return np.array(raw, dtype=np.float64, copy=True)
 
 
-def _shape_mistakes(raw, ref, dtype):
+def shape_mistakes(raw, ref, dtype):
     """Mistakes recognisable from the shape alone or from a permutation / reshape of the answer."""
     found = []
     if raw.ndim == ref.ndim and raw.ndim <= 6:
@@ -293,102 +307,133 @@ def _shape_mistakes(raw, ref, dtype):
             if perm == tuple(range(ref.ndim)):
                 continue
             t = ref.transpose(perm)
-            if t.shape == raw.shape and _close(_to_float(raw), t, dtype):
+            if t.shape == raw.shape and close(to_float(raw), t, dtype):
                 what = "transposed" if ref.ndim == 2 else f"its axes in the order {perm} of the expected ones"
                 found.append(Mistake("wrong_shape", f"the values are right but the output is {what}"))
                 break
     if not found and raw.size == ref.size and raw.shape != ref.shape and raw.size <= 10 ** 6:
-        if _close(_to_float(raw).reshape(ref.shape), ref, dtype):
+        if close(to_float(raw).reshape(ref.shape), ref, dtype):
             found.append(Mistake("wrong_shape", "the values are right but the array has the wrong shape "
                                                 "(check reshape / squeeze / missing axes)"))
     return found
 
 
-def judge(case, output, inputs_after=None):
-    """Judge `output` (anything) as the result of `case`; `inputs_after` are the args after the call.
+@dataclass(frozen=True)
+class Finding:
+    """What is wrong with one array of an output, as `compare` found it.
 
-    Never raises because of `output`: every problem becomes a failing Verdict. A graded function
-    with a judge of its own is judged by it, any other by `default_judge`.
+    `what`: the sentence ("dw is wrong (3 of 6 entries; ...)"); `code`, `text`: the known mistake it
+    shows (text "" when the sentence names it itself, or only its code is known); `raw`: the output
+    as a plain ndarray, None when it is not one.
     """
-    own = _graded_of(case).judge
-    if own is not None:
-        return own(case, output, inputs_after)
-    return default_judge(case, output, inputs_after)
+    what: str
+    code: str | None = None
+    text: str = ""
+    raw: np.ndarray | None = None
+
+    def line(self):
+        """The sentence, followed by its 'likely mistake' line when the mistake has a text."""
+        return self.what + (f"\n  likely mistake [{self.code}]: {self.text}" if self.text else "")
+
+    def verdict(self, case, ref, modified="", ref_label="expected"):
+        """The failing Verdict of `case`: the finding, the inputs when small, `ref` (under `ref_label`; left
+        out when None) and what came back; `modified` names the inputs the call changed."""
+        return fail(heading(case), case, ref, self.raw, self.line(), self.code, modified, ref_label)
 
 
-def default_judge(case, output, inputs_after=None):
-    """Judge `output` as one array, against the reference answer, naming a known mistake if it is one."""
-    g = _graded_of(case)
-    ref = expected(case)
-    dtype = _case_dtype(case)
-    head = heading(case)
-    modified = _modified_inputs(case, inputs_after)
+def compare(output, ref, dtype, mistakes=(), part=None, every=False):
+    """Judge one array: None when `output` is `ref` within the tolerances of `dtype` and in the right
+    dtype, else a Finding that says what is wrong and which known mistake it is.
 
-    raw, problem = _as_plain(output)
+    output: anything (it is only touched through `as_plain`); ref: the expected array, any shape.
+    mistakes: the [Mistake] this array can show, in the order they are tried, or a function () -> [Mistake]
+    that is only called when the output is wrong (one that raises counts as no mistakes).
+    part: how the sentences name this array when it is one part of an output ("dw (element 1 of the
+    tuple (dx, dw, db))", "grads['W1']"); None: the output is this one array.
+    every: name every mistake whose values match (up to three), not only the first.
+    """
+    name = "the output" if part is None else part
+    raw, problem = as_plain(output)
     if problem is not None:
-        return _fail(head, case, ref, None, f"the output {problem}", None, modified)
+        return Finding(f"{name} {problem}")
+    ref = np.asarray(ref)
+    if raw.shape == ref.shape and close(to_float(raw), ref, dtype):
+        return _kept_type(raw, ref, dtype, part)
+    code, text = _likely_mistake(raw, ref, dtype, mistakes, every)
+    if raw.shape != ref.shape:
+        return Finding(_shape_sentence(raw, ref, part), code or "wrong_shape", text, raw)
+    return Finding(_values_sentence(to_float(raw), ref, dtype, part), code, text, raw)
 
-    ok_values = raw.shape == ref.shape and _close(_to_float(raw), ref, dtype)
-    if ok_values:
-        if dtype == np.float32 and raw.dtype != np.float32:
-            return _fail(head, case, ref, raw,
-                         f"[wrong_dtype] the values are right, but the output's dtype is {raw.dtype} for {dtype} inputs; "
-                         f"functions keep the floating dtype they are given (compute in x.dtype, e.g. "
-                         f"np.zeros(shape, dtype=x.dtype))", "wrong_dtype", modified)
-        if ref.dtype.kind in "iu" and raw.dtype.kind not in "iu":
-            return _fail(head, case, ref, raw,
-                         f"[not_integer] the value is right, but it is a {raw.dtype}; the answer is a whole "
-                         f"number that shapes and ranges use: return an int (// or int(...))", "not_integer",
-                         modified)
-        if modified:
-            return _fail(head, case, ref, None, "[input_modified] the output is right, but " + modified,
-                         "input_modified", None)
-        return Verdict(True, "", None)
 
-    # wrong: look for a known mistake, in the order of the Graded's list
-    mistake = None
-    try:
-        candidates = g.mistakes(case, ref)
-    except Exception:
-        candidates = []
+def _kept_type(raw, ref, dtype, part):
+    """The Finding of right values in the wrong type (a float64 answer for float32 inputs, a float for a
+    whole number), or None."""
+    if dtype == np.float32 and raw.dtype != np.float32:
+        values, its = ("the values", "the output's") if part is None else (f"the values of {part}", "its")
+        return Finding(f"[wrong_dtype] {values} are right, but {its} dtype is {raw.dtype} for {dtype} inputs; "
+                       f"functions keep the floating dtype they are given (compute in x.dtype, e.g. "
+                       f"np.zeros(shape, dtype=x.dtype))", "wrong_dtype", raw=raw)
+    if ref.dtype.kind in "iu" and raw.dtype.kind not in "iu":
+        value = "the value" if part is None else f"the value of {part}"
+        return Finding(f"[not_integer] {value} is right, but it is a {raw.dtype}; the answer is a whole number "
+                       f"that shapes and ranges use: return an int (// or int(...))", "not_integer", raw=raw)
+    return None
+
+
+def _likely_mistake(raw, ref, dtype, mistakes, every):
+    """(code, text) of the known mistake a wrong `raw` shows, (None, "") when none does: by its values
+    first, then by its shape alone, then as the right values transposed or reshaped."""
+    if callable(mistakes):
+        try:
+            mistakes = mistakes()
+        except Exception:
+            mistakes = []
     out_f = None
-    for m in candidates:
+    matches = []
+    for m in mistakes:
         if m.value is not None and m.value.shape == raw.shape:
             if out_f is None:
-                out_f = _to_float(raw)
-            if _close(out_f, m.value, dtype):
-                mistake = m
-                break
-    if mistake is None and raw.shape != ref.shape:
-        mistake = next((m for m in candidates if m.shape is not None and tuple(m.shape) == raw.shape), None)
-    if mistake is None:
-        # the right numbers in the wrong places: transposed (even a square output), or reshaped
-        found = _shape_mistakes(raw, ref, dtype)
-        mistake = found[0] if found else None
+                out_f = to_float(raw)
+            if close(out_f, m.value, dtype):
+                matches.append(m)
+                if not every:
+                    break
+    if matches:
+        # two mistakes that give the same numbers here are both named
+        texts = list(dict.fromkeys(m.text for m in matches))
+        return matches[0].code, "; or: ".join(texts[:3])
     if raw.shape != ref.shape:
-        want = "a single number" if ref.shape == () else f"an output of shape {ref.shape}"
-        what = f"expected {want}, got " + ("a single number" if raw.shape == () else f"shape {raw.shape}")
-        code = mistake.code if mistake else "wrong_shape"
-    else:
-        if out_f is None:
-            out_f = _to_float(raw)
-        what = "the values are wrong"
-        if np.isnan(out_f).any() or np.isinf(out_f).any():
-            what += " (the output contains NaN or infinity)"
-        else:
-            bad = np.argwhere(~np.isclose(out_f, ref, *tolerances(dtype, ref)))
-            if ref.ndim == 0:
-                what = f"the value is wrong: expected {ref[()]:.6g}, got {out_f[()]:.6g}"
-            elif len(bad):
-                i = tuple(int(v) for v in bad[0])
-                what += f" ({len(bad)} of {ref.size} entries; first at index {i}: expected {ref[i]:.6g}, got {out_f[i]:.6g})"
-        code = mistake.code if mistake else None
-    if mistake is not None:
-        what += f"\n  likely mistake [{mistake.code}]: {mistake.text}"
-    return _fail(head, case, ref, raw, what, code, modified)
+        m = next((m for m in mistakes if m.shape is not None and tuple(m.shape) == raw.shape), None)
+        if m is not None:
+            return m.code, m.text
+    # the right numbers in the wrong places: transposed (even a square output), or reshaped
+    found = shape_mistakes(raw, ref, dtype)
+    return (found[0].code, found[0].text) if found else (None, "")
 
 
-def _fail(head, case, ref, raw, what, code, modified, ref_label="expected"):
+def _shape_sentence(raw, ref, part):
+    got = "a single number" if raw.shape == () else f"shape {raw.shape}"
+    if part is None:
+        return f"expected {'a single number' if ref.shape == () else f'an output of shape {ref.shape}'}, got {got}"
+    return f"{part} should have {'a single number' if ref.shape == () else f'shape {ref.shape}'}, got {got}"
+
+
+def _values_sentence(out_f, ref, dtype, part):
+    wrong, it = ("the values are wrong", "the output") if part is None else (f"{part} is wrong", "it")
+    if np.isnan(out_f).any() or np.isinf(out_f).any():
+        return f"{wrong} ({it} contains NaN or infinity)"
+    if ref.ndim == 0:
+        return ("the value is wrong" if part is None else wrong) + f": expected {ref[()]:.6g}, got {out_f[()]:.6g}"
+    bad = np.argwhere(~np.isclose(out_f, ref, *tolerances(dtype, ref)))
+    if not len(bad):
+        return wrong
+    i = tuple(int(v) for v in bad[0])
+    return wrong + f" ({len(bad)} of {ref.size} entries; first at index {i}: expected {ref[i]:.6g}, got {out_f[i]:.6g})"
+
+
+# ----------------------------------------------------------------------------- verdicts
+
+def fail(head, case, ref, raw, what, code, modified, ref_label="expected"):
     """A failing verdict: what is wrong, the inputs when small, the reference (under `ref_label`, left out
     when None) and what came back."""
     lines = [f"{head}: {what}"]
@@ -404,7 +449,7 @@ def _fail(head, case, ref, raw, what, code, modified, ref_label="expected"):
     return Verdict(False, "\n".join(lines), code)
 
 
-def _modified_inputs(case, inputs_after):
+def modified_inputs(case, inputs_after):
     """A sentence naming the inputs changed by the call, or "" when none was (or it is unknown)."""
     if inputs_after is None:
         return ""
@@ -429,6 +474,62 @@ def _modified_inputs(case, inputs_after):
     return (f"the function changed its input{'s' if len(changed) > 1 else ''} {', '.join(changed)} in place; "
             f"graded functions must not modify their arguments (work on a copy, e.g. x = x.copy(), "
             f"and avoid `x *= ...` / `x[...] = ...` on inputs)")
+
+
+def inputs_changed(case, modified, ref=None, ref_label="expected"):
+    """The failing verdict of a right output whose call changed its inputs (`modified`, a sentence)."""
+    return fail(heading(case), case, ref, None, "[input_modified] the output is right, but " + modified,
+                "input_modified", None, ref_label)
+
+
+def judge(case, output, inputs_after=None):
+    """Judge `output` (anything) as the result of `case`; `inputs_after` are the args after the call.
+
+    Never raises because of `output`: every problem becomes a failing Verdict. A graded function
+    with a judge of its own is judged by it, any other by `default_judge`.
+    """
+    own = _graded_of(case).judge
+    if own is not None:
+        return own(case, output, inputs_after)
+    return default_judge(case, output, inputs_after)
+
+
+def default_judge(case, output, inputs_after=None):
+    """Judge `output` as one array, against the reference answer, naming a known mistake if it is one."""
+    ref = expected(case)
+    modified = modified_inputs(case, inputs_after)
+    found = compare(output, ref, case_dtype(case), lambda: _graded_of(case).mistakes(case, ref))
+    if found is not None:
+        return found.verdict(case, ref, modified)
+    if modified:
+        return inputs_changed(case, modified, ref)
+    return Verdict(True, "", None)
+
+
+def with_diagnosis(diagnose):
+    """A judge that is `default_judge` plus a known mistake a list of Mistakes cannot hold (NaN where a
+    formula overflowed, a random draw where an average was asked for).
+
+    When the output is wrong, has the expected shape and no Mistake names it, `diagnose(case, y, ref)`
+    -> (code, text) or None looks at it (y: the output in float64, ref: the expected answer); a
+    diagnosis adds its 'likely mistake' line to the default verdict.
+    """
+    def judge(case, output, inputs_after=None):
+        v = default_judge(case, output, inputs_after)
+        if v.passed or v.diagnosis is not None:
+            return v
+        try:
+            raw, problem = as_plain(output)
+            ref = expected(case)
+            found = None if problem is not None or raw.shape != ref.shape else diagnose(case, to_float(raw), ref)
+        except Exception:  # the extra diagnosis is a bonus; the verdict stands without it
+            return v
+        if not found:
+            return v
+        code, text = found
+        return Verdict(False, with_line(v.message, code, text), code)
+
+    return judge
 
 
 # ----------------------------------------------------------------------------- check (notebooks)
@@ -491,12 +592,6 @@ def check(name, fn, seed=0, hidden=False, assignment=None, **others):
     print(f"all {len(all_cases)} checks passed for {name}")
 
 
-# ----------------------------------------------------------------------------- the judging path, by name
-# what a judge of its own builds on, so that every judge words its sentences the same way
-as_plain = _as_plain
-case_dtype = _case_dtype
-close = _close
-to_float = _to_float
-shape_mistakes = _shape_mistakes
-fail = _fail
-modified_inputs = _modified_inputs
+# ----------------------------------------------------------------------------- old names
+# assignment 06's checks still import the private name
+_as_plain = as_plain

@@ -16,7 +16,7 @@ pixel's kernel, shifted to the input positions it reads; for one channel T is do
 
 import numpy as np
 
-from .._args import as_float_array, check_conv, col2im_geometry, conv_geometry, image_shape, fail, pair
+from .._args import as_float_array, check_conv, col2im_geometry, conv_geometry, fail, image_shape, is_int, pair
 from .conv import _fold, _pad, _parse, _windows
 
 __all__ = ["im2col", "col2im", "conv2d_gemm", "toeplitz_matrix", "toeplitz_1d"]
@@ -120,6 +120,6 @@ def toeplitz_1d(k, n):
     k = as_float_array(k, "k", fn)
     if k.ndim != 1 or k.size == 0:
         fail(fn, f"k must be a non-empty 1-D kernel, got shape {k.shape}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < k.size:
+    if not is_int(n) or n < k.size:
         fail(fn, f"n must be an int at least len(k) = {k.size}, got {n!r}")
     return toeplitz_matrix(k.reshape(1, 1, 1, -1), (1, 1, int(n)))

@@ -1,7 +1,7 @@
 """Fully connected (linear) layer and its backward pass.
 
     forward   y = x W^T + b                 x: (N, in), W: (out, in), b: (out,), y: (N, out)
-    backward  dx = dy W,  dW = dy^T x,  db = sum_n dy
+    backward  dx = dout W,  dW = dout^T x,  db = sum_n dout
 
 As in PyTorch the weight is stored (out, in), and x may carry any number of leading axes
 (..., in): the layer acts on the last axis, and the backward pass sums over all the others.

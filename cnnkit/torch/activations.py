@@ -1,9 +1,9 @@
 """Activation functions and their derivatives, written in terms of the forward output y or input x.
 
-    sigmoid  y = 1 / (1 + e^-x)                   dx = dy * y * (1 - y)
-    tanh     y = tanh(x)                          dx = dy * (1 - y^2)
-    relu     y = max(x, 0)                        dx = dy * [x > 0]
-    softmax  y = e^(x - max) / sum e^(x - max)    dx = y * (dy - sum(dy * y))   (sums along the axis)
+    sigmoid  y = 1 / (1 + e^-x)                   dx = dout * y * (1 - y)
+    tanh     y = tanh(x)                          dx = dout * (1 - y^2)
+    relu     y = max(x, 0)                        dx = dout * [x > 0]
+    softmax  y = e^(x - max) / sum e^(x - max)    dx = y * (dout - sum(dout * y))   (sums along the axis)
 """
 
 import torch
@@ -11,7 +11,7 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 
 from .._args import fail, is_int
-from ._checks import check_tensor
+from ._validate import check_tensor
 
 __all__ = ["sigmoid", "tanh", "relu", "softmax"]
 
@@ -25,9 +25,9 @@ class SigmoidFunction(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, dy):
+    def backward(ctx, dout):
         (y,) = ctx.saved_tensors
-        return dy * y * (1 - y)
+        return dout * y * (1 - y)
 
 
 class TanhFunction(Function):
@@ -39,9 +39,9 @@ class TanhFunction(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, dy):
+    def backward(ctx, dout):
         (y,) = ctx.saved_tensors
-        return dy * (1 - y * y)
+        return dout * (1 - y * y)
 
 
 class ReluFunction(Function):
@@ -52,9 +52,9 @@ class ReluFunction(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, dy):
+    def backward(ctx, dout):
         (x,) = ctx.saved_tensors
-        return dy * (x > 0).to(dy.dtype)
+        return dout * (x > 0).to(dout.dtype)
 
 
 class SoftmaxFunction(Function):
@@ -68,9 +68,9 @@ class SoftmaxFunction(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, dy):
+    def backward(ctx, dout):
         (y,) = ctx.saved_tensors
-        return y * (dy - (dy * y).sum(ctx.axis, keepdim=True)), None
+        return y * (dout - (dout * y).sum(ctx.axis, keepdim=True)), None
 
 
 def sigmoid(x):

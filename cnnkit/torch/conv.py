@@ -19,7 +19,7 @@ from torch.autograd.function import once_differentiable
 
 from .._args import check_conv, conv_geometry, tuple_of
 from . import _windows
-from ._checks import check_like, check_tensor
+from ._validate import check_like, check_tensor
 
 __all__ = ["conv1d", "conv2d"]
 

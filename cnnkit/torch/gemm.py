@@ -14,13 +14,13 @@ from torch.autograd.function import once_differentiable
 
 from .._args import check_conv, col2im_geometry, conv_geometry, image_shape, fail, pair
 from . import _windows
-from ._checks import check_like, check_tensor
+from ._validate import check_like, check_tensor
 
 __all__ = ["im2col", "col2im", "conv2d_gemm", "toeplitz_matrix"]
 
 
 class Im2colFunction(Function):
-    """x (N, C, H, W) -> cols (N, C*kH*kW, L); backward: dx = col2im(dcols)."""
+    """x (N, C, H, W) -> cols (N, C*kH*kW, L); backward: dx = col2im(dout)."""
 
     @staticmethod
     def forward(ctx, x, kernel, stride, pads, dilation):
@@ -28,12 +28,12 @@ class Im2colFunction(Function):
         return _windows.im2col(x, kernel, stride, pads, dilation)
 
     @staticmethod
-    def backward(ctx, dcols):
-        return Col2imFunction.apply(dcols, *ctx.geometry), None, None, None, None
+    def backward(ctx, dout):
+        return Col2imFunction.apply(dout, *ctx.geometry), None, None, None, None
 
 
 class Col2imFunction(Function):
-    """cols (N, C*kH*kW, L) -> x (N, C, H, W); backward: dcols = im2col(dx)."""
+    """cols (N, C*kH*kW, L) -> x (N, C, H, W); backward: dcols = im2col(dout)."""
 
     @staticmethod
     def forward(ctx, cols, size, kernel, stride, pads, dilation):
@@ -41,15 +41,15 @@ class Col2imFunction(Function):
         return _windows.col2im(cols, size, kernel, stride, pads, dilation)
 
     @staticmethod
-    def backward(ctx, dx):
-        return Im2colFunction.apply(dx, *ctx.geometry), None, None, None, None, None
+    def backward(ctx, dout):
+        return Im2colFunction.apply(dout, *ctx.geometry), None, None, None, None, None
 
 
 class GemmFunction(Function):
     """The matrix product of a convolution, one per group.
 
     cols (N, G, K, L), w_mat (G, O, K), b (G, O) or None -> y = w_mat @ cols + b, (N, G, O, L)
-    Backward: dcols = w_mat^T @ dy;  dw_mat = sum over n of dy @ cols^T;  db = sum of dy over n, l.
+    Backward: dcols = w_mat^T @ dout;  dw_mat = sum over n of dout @ cols^T;  db = sum of dout over n, l.
     """
 
     @staticmethod
@@ -61,11 +61,11 @@ class GemmFunction(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, dy):
+    def backward(ctx, dout):
         cols, w_mat = ctx.saved_tensors
-        dcols = w_mat.transpose(1, 2) @ dy if ctx.needs_input_grad[0] else None
-        dw = (dy @ cols.transpose(2, 3)).sum(0) if ctx.needs_input_grad[1] else None
-        db = dy.sum((0, 3)) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        dcols = w_mat.transpose(1, 2) @ dout if ctx.needs_input_grad[0] else None
+        dw = (dout @ cols.transpose(2, 3)).sum(0) if ctx.needs_input_grad[1] else None
+        db = dout.sum((0, 3)) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return dcols, dw, db
 
 

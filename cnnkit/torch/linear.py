@@ -3,16 +3,16 @@
     x (*, in)   w (out, in)   b (out,)   y (*, out)
 
 Backward, with the leading axes of x flattened into M rows:
-    dx = dy w                      (*, in)
-    dw = dy^T x  (sum over rows)   (out, in)
-    db = sum of dy over rows       (out,)
+    dx = dout w                      (*, in)
+    dw = dout^T x  (sum over rows)   (out, in)
+    db = sum of dout over rows       (out,)
 """
 
 from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 
 from .._args import check_ndim, fail
-from ._checks import check_like, check_tensor
+from ._validate import check_like, check_tensor
 
 __all__ = ["linear"]
 
@@ -29,16 +29,16 @@ class LinearFunction(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, dy):
+    def backward(ctx, dout):
         x, w = ctx.saved_tensors
         dx = dw = db = None
-        dy2 = dy.reshape(-1, w.shape[0])                     # (M, out)
+        dout2 = dout.reshape(-1, w.shape[0])                 # (M, out)
         if ctx.needs_input_grad[0]:
-            dx = dy @ w                                      # (*, in)
+            dx = dout @ w                                    # (*, in)
         if ctx.needs_input_grad[1]:
-            dw = dy2.t() @ x.reshape(-1, w.shape[1])         # (out, in)
+            dw = dout2.t() @ x.reshape(-1, w.shape[1])       # (out, in)
         if ctx.has_bias and ctx.needs_input_grad[2]:
-            db = dy2.sum(0)                                  # (out,)
+            db = dout2.sum(0)                                # (out,)
         return dx, dw, db
 
 

@@ -10,7 +10,7 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 
 from .._args import check_ndim, fail
-from ._checks import check_like, check_tensor
+from ._validate import check_like, check_tensor
 
 __all__ = ["squared_error", "cross_entropy"]
 
@@ -24,9 +24,9 @@ class SquaredErrorFunction(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, dE):
+    def backward(ctx, dout):
         (e,) = ctx.saved_tensors
-        dh = dE * e
+        dh = dout * e
         return dh, -dh
 
 
@@ -44,11 +44,11 @@ class CrossEntropyFunction(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, dE):
+    def backward(ctx, dout):
         p, t = ctx.saved_tensors
         dz = p.clone()
         dz[torch.arange(p.shape[0], device=p.device), t] -= 1
-        return dz * (dE / p.shape[0]), None
+        return dz * (dout / p.shape[0]), None
 
 
 def squared_error(h, y):

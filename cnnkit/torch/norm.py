@@ -3,16 +3,16 @@
 Batch norm, per channel c of x (N, C) or (N, C, *), over the M = N * prod(*) values of the channel:
     mu = mean(x),  var = mean((x - mu)^2),  xhat = (x - mu) / sqrt(var + eps)
     y  = gamma * xhat + beta
-    training:   dbeta = sum(dy),  dgamma = sum(dy * xhat),  dxhat = dy * gamma
+    training:   dbeta = sum(dout),  dgamma = sum(dout * xhat),  dxhat = dout * gamma
                 dx = (M dxhat - sum(dxhat) - xhat sum(dxhat * xhat)) / (M sqrt(var + eps))
                 running_mean <- (1 - momentum) running_mean + momentum mu
                 running_var  <- (1 - momentum) running_var  + momentum var * M / (M - 1)
-    evaluation: mu, var are the running statistics, dx = dy * gamma / sqrt(var + eps)
+    evaluation: mu, var are the running statistics, dx = dout * gamma / sqrt(var + eps)
 
 Local response norm (AlexNet), over a window of `size` neighbouring channels
 W(c) = [c - size//2, c + (size-1)//2]:
     D_c = k + alpha/size * sum_{c' in W(c)} x_{c'}^2,   y_c = x_c D_c^-beta
-    dx_j = dy_j D_j^-beta - 2 alpha beta / size * x_j * sum_{c : j in W(c)} dy_c x_c D_c^(-beta-1)
+    dx_j = dout_j D_j^-beta - 2 alpha beta / size * x_j * sum_{c : j in W(c)} dout_c x_c D_c^(-beta-1)
 """
 
 import numbers
@@ -22,7 +22,7 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 
 from .._args import fail, is_int
-from ._checks import check_like, check_tensor
+from ._validate import check_like, check_tensor
 
 __all__ = ["batch_norm", "local_response_norm"]
 
@@ -55,16 +55,16 @@ class BatchNormTrainFunction(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, dy, _dmu, _dvar):
+    def backward(ctx, dout, _dmu, _dvar):
         xhat, istd, gamma = ctx.saved_tensors
         n = xhat.ndim
         dims = (0,) + tuple(range(2, n))
         M = xhat.numel() // xhat.shape[1]
-        dgamma = (dy * xhat).sum(dims) if gamma is not None and ctx.needs_input_grad[1] else None
-        dbeta = dy.sum(dims) if ctx.has_beta and ctx.needs_input_grad[2] else None
+        dgamma = (dout * xhat).sum(dims) if gamma is not None and ctx.needs_input_grad[1] else None
+        dbeta = dout.sum(dims) if ctx.has_beta and ctx.needs_input_grad[2] else None
         dx = None
         if ctx.needs_input_grad[0]:
-            dxhat = dy * _per_channel(gamma, n) if gamma is not None else dy
+            dxhat = dout * _per_channel(gamma, n) if gamma is not None else dout
             dx = (M * dxhat - dxhat.sum(dims, keepdim=True)
                   - xhat * (dxhat * xhat).sum(dims, keepdim=True)) * _per_channel(istd / M, n)
         return dx, dgamma, dbeta, None
@@ -89,18 +89,18 @@ class BatchNormEvalFunction(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, dy):
+    def backward(ctx, dout):
         xhat, istd, gamma = ctx.saved_tensors
         n = xhat.ndim
         dims = (0,) + tuple(range(2, n))
         dx = dgamma = dbeta = None
         if ctx.needs_input_grad[0]:
             scale = istd * gamma if gamma is not None else istd
-            dx = dy * _per_channel(scale, n)
+            dx = dout * _per_channel(scale, n)
         if gamma is not None and ctx.needs_input_grad[1]:
-            dgamma = (dy * xhat).sum(dims)
+            dgamma = (dout * xhat).sum(dims)
         if ctx.has_beta and ctx.needs_input_grad[2]:
-            dbeta = dy.sum(dims)
+            dbeta = dout.sum(dims)
         return dx, dgamma, dbeta, None, None, None
 
 
@@ -163,12 +163,12 @@ class LocalResponseNormFunction(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, dy):
+    def backward(ctx, dout):
         x, D = ctx.saved_tensors
         size, alpha, beta = ctx.conf
-        t = dy * x * D.pow(-beta - 1)
+        t = dout * x * D.pow(-beta - 1)
         back = _channel_window_sum(t, (size - 1) // 2, size // 2)   # sum over c with j in W(c)
-        return (dy * D.pow(-beta) - (2 * alpha * beta / size) * x * back), None, None, None, None
+        return (dout * D.pow(-beta) - (2 * alpha * beta / size) * x * back), None, None, None, None
 
 
 def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):

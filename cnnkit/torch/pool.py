@@ -22,7 +22,7 @@ from torch.autograd.function import once_differentiable
 
 from .._args import fail, is_int, pool_geometry
 from . import _windows
-from ._checks import check_tensor
+from ._validate import check_tensor
 
 __all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d", "stochastic_pool2d"]
 

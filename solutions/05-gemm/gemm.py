@@ -63,11 +63,6 @@ def as_pair(v):
     return (int(v), int(v)) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
 
 
-def toeplitz_1d_ref(k, n):
-    """The course's 1-D Toeplitz matrix (for the figures): the 1-D case of reference.toeplitz_matrix."""
-    return reference.toeplitz_matrix(np.asarray(k, dtype=float).reshape(1, 1, 1, -1), (1, 1, n))
-
-
 # %% [markdown]
 # ## 1. A convolution is a matrix
 #
@@ -220,7 +215,7 @@ checks.check("toeplitz_1d", toeplitz_1d, seed=2026, hidden=True)
 # %%
 x2 = np.arange(9.0).reshape(3, 3)
 k2 = np.array([[0.0, 1], [2, 3]])
-T_0, T_1 = toeplitz_1d_ref(k2[0], 3), toeplitz_1d_ref(k2[1], 3)
+T_0, T_1 = reference.toeplitz_1d(k2[0], 3), reference.toeplitz_1d(k2[1], 3)
 zero = np.zeros((2, 3))
 T2 = np.block([[T_0, T_1, zero],
                [zero, T_0, T_1]])

@@ -1,8 +1,9 @@
-"""Tensor checks shared by the operations of cnnkit.torch.
+"""Tensor validation shared by the operations of cnnkit.torch.
 
 Shape rules (ranks, channels, kernel sizes, strides) live in `cnnkit._args` and are shared with
 the NumPy reference; what is specific to tensors (type, floating dtype, device) is checked here.
-Every failure is a `ValueError` naming the function and the argument.
+Every failure is a `ValueError` naming the function and the argument. (The checks that grade
+students' work are another thing: `cnnkit.checks`.)
 """
 
 import torch
