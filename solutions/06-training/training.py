@@ -217,9 +217,9 @@ show_images(images[:32], [str(int(v)) for v in labels[:32]], data.MNIST_MEAN, da
 # **Data augmentation.** A photograph mirrored left to right still shows the same thing, so a
 # random half of each training batch is flipped before it goes in: over the epochs the network
 # sees twice as many different images, and learns that left and right do not matter. A loader's
-# `collate_fn` is the function that turns the list of examples into a batch; the recipe's
-# `recipe.Flips()` calls the usual one (`default_collate`) and then flips, as the grader's loader does
-# (its dozen lines are in `cnnkit/torch/recipe.py`). The test images are never flipped.
+# `collate_fn` is the function that turns the list of examples into a batch; `recipe.Flips()` calls
+# the usual one (`default_collate`) and then flips, as the grader's loader does (a few lines, in
+# `cnnkit/torch/recipe.py`). The test images are never flipped.
 
 # %%
 cifar_images, cifar_labels = data.load_cifar10("train")
