@@ -34,10 +34,11 @@ def diagnosed(checks, name, fn, code, hidden=False, seed=0, skip_raising=False):
     return hits
 
 
-def check_raises(checks, name, fn, code, hidden=False):
-    """`checks.check` on a wrong implementation: it must fail, naming `code`; returns its message."""
+def check_raises(checks, name, fn, code, hidden=False, **others):
+    """`checks.check` on a wrong implementation: it must fail, naming `code`; returns its message.
+    `others`: the other graded objects the check needs (06's training cases use train_one_epoch)."""
     with pytest.raises(AssertionError) as e:
-        checks.check(name, fn, hidden=hidden)
+        checks.check(name, fn, hidden=hidden, **others)
     assert f"[{code}]" in str(e.value)
     return str(e.value)
 

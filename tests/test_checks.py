@@ -70,7 +70,7 @@ def test_each_mistake_is_named(assignment, name, fn, code, text):
     others = _others(assignment, name)
     if others or any(c.probe is not None for c in bound.cases(name)):
         # a probe's case is not one call: `check` runs it, and its message must name the mistake
-        message = _check_message(bound, name, fn, code, others)
+        message = check_raises(bound, name, fn, code, **others)
     else:
         hits = diagnosed(bound, name, fn, code, skip_raising=True)
         assert any(text in v.message for v in hits), f"{name} [{code}]: no message holds {text!r}\n{hits[0].message}"
@@ -78,13 +78,6 @@ def test_each_mistake_is_named(assignment, name, fn, code, text):
     assert text in message
     if name in getattr(BY_ASSIGNMENT[assignment], "WRONG_HIDDEN", ()):
         diagnosed(bound, name, fn, code, hidden=True, skip_raising=True)
-
-
-def _check_message(bound, name, fn, code, others):
-    with pytest.raises(AssertionError) as e:
-        bound.check(name, fn, **others)
-    assert f"[{code}]" in str(e.value)
-    return str(e.value)
 
 
 @pytest.mark.parametrize("assignment,name", _params("CORRECT", _names))

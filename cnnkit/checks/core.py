@@ -590,8 +590,3 @@ def check(name, fn, seed=0, hidden=False, assignment=None, **others):
         header = f"{len(failures)} of {len(all_cases)} checks failed for {name}"
         raise AssertionError(header + ":\n\n" + "\n\n".join(failures))
     print(f"all {len(all_cases)} checks passed for {name}")
-
-
-# ----------------------------------------------------------------------------- old names
-# assignment 06's checks still import the private name
-_as_plain = as_plain
